@@ -1,0 +1,1 @@
+//! authkey (placeholder, being written).

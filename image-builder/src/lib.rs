@@ -1,0 +1,1 @@
+//! image-builder (placeholder, being written).

@@ -1,0 +1,1 @@
+//! USB mass-storage device model (placeholder, being written).

@@ -1,0 +1,238 @@
+//! `cargo xtask kernel`: the Rust-enabled Linux kernel the module builds against and the
+//! VMs boot, built from Debian's linux-source-6.12 and cached outside the git tree.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+use sha2::{Digest, Sha256};
+use xshell::{cmd, Shell};
+
+use crate::paths::Paths;
+use crate::{progress, setup};
+
+/// The kernel source tarball from the `linux-source-6.12` package.
+const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+/// The directory the tarball extracts to.
+const SOURCE_DIR: &str = "linux-source-6.12";
+/// The Rust compiler with `rust-src` (Debian's `rustc-web`); rustup's has none.
+pub(crate) const RUSTC: &str = "/usr/bin/rustc";
+
+/// Which kernel configuration to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Flavour {
+    /// KASAN, kmemleak, lockdep, debug objects, failslab: what the tests boot.
+    Debug,
+    /// No debugging aids: what the benchmarks boot.
+    Release,
+}
+
+impl fmt::Display for Flavour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Debug => "debug",
+            Self::Release => "release",
+        })
+    }
+}
+
+/// A built kernel.
+pub(crate) struct Kernel {
+    /// The `O=` build directory, which out-of-tree modules build against.
+    pub(crate) build_dir: PathBuf,
+}
+
+impl Kernel {
+    /// The bootable image.
+    pub(crate) fn bzimage(&self) -> PathBuf {
+        self.build_dir.join("arch/x86/boot/bzImage")
+    }
+
+    /// `make` in the kernel tree with the toolchain settings every kernel and module build needs.
+    pub(crate) fn make(&self) -> Command {
+        let mut make = Command::new("make");
+        make.arg(format!("LLVM={}", "-19"))
+            .arg(format!("RUSTC={RUSTC}"))
+            .arg(format!("BINDGEN={}", setup::bindgen().display()));
+        make
+    }
+}
+
+/// Builds the kernel of `flavour` unless the cached build matches every input.
+pub(crate) fn build(paths: &Paths, flavour: Flavour) -> anyhow::Result<Kernel> {
+    if setup::needed() {
+        println!("kernel: system packages missing, running setup first");
+        setup::run()?;
+    }
+    let sh = Shell::new()?;
+    let source = extract_source(&sh, paths)?;
+    let fragments = fragments(paths, flavour);
+    let key = cache_key(&sh, &fragments)?;
+    let kernel = Kernel {
+        build_dir: paths.cache.join("kernel").join(flavour.to_string()),
+    };
+    let stamp = kernel.build_dir.join(".vusbkey-stamp");
+    if kernel.bzimage().exists() && sh.read_file(&stamp).is_ok_and(|s| s == key) {
+        println!(
+            "kernel ({flavour}): up to date in {}",
+            kernel.build_dir.display()
+        );
+        return Ok(kernel);
+    }
+    println!(
+        "kernel ({flavour}): building Linux in {} -- the first build takes 10-20 minutes on 2 cores",
+        kernel.build_dir.display()
+    );
+    sh.create_dir(&kernel.build_dir)?;
+    configure(&sh, &source, &kernel, &fragments)?;
+    let jobs = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
+    let mut make = kernel.make();
+    make.current_dir(&source)
+        .arg(format!("O={}", kernel.build_dir.display()))
+        .arg(format!("-j{jobs}"))
+        .args(["bzImage", "modules"]);
+    let log = kernel.build_dir.join("build.log");
+    progress::run_logged(&format!("kernel ({flavour}) build"), make, &log)?;
+    sh.write_file(&stamp, &key)?;
+    Ok(kernel)
+}
+
+/// Extracts the kernel source once per package version.
+fn extract_source(sh: &Shell, paths: &Paths) -> anyhow::Result<PathBuf> {
+    let version = package_version(sh)?;
+    let source = paths.cache.join(SOURCE_DIR);
+    let marker = source.join(".vusbkey-source-version");
+    if sh.read_file(&marker).is_ok_and(|v| v == version) {
+        return Ok(source);
+    }
+    println!("kernel: extracting {SOURCE_TARBALL} ({version})");
+    let staging = paths.cache.join("extracting");
+    if staging.exists() {
+        sh.remove_path(&staging)?;
+    }
+    sh.create_dir(&staging)?;
+    cmd!(sh, "tar -xf {SOURCE_TARBALL} -C {staging}").run()?;
+    if source.exists() {
+        sh.remove_path(&source)?;
+    }
+    std::fs::rename(staging.join(SOURCE_DIR), &source)?;
+    sh.remove_path(&staging)?;
+    sh.write_file(&marker, &version)?;
+    Ok(source)
+}
+
+fn package_version(sh: &Shell) -> anyhow::Result<String> {
+    let format = "-f=${Version}";
+    cmd!(sh, "dpkg-query -W {format} linux-source-6.12")
+        .quiet()
+        .read()
+        .context("linux-source-6.12 is not installed (run `cargo xtask setup`)")
+}
+
+/// The config fragments of a flavour, in merge order.
+fn fragments(paths: &Paths, flavour: Flavour) -> Vec<PathBuf> {
+    let dir = paths.root.join("qemu/kernel");
+    vec![
+        dir.join("base.config"),
+        dir.join(format!("{flavour}.config")),
+    ]
+}
+
+/// Hash of everything that changes the kernel build: source version, fragments, toolchain.
+fn cache_key(sh: &Shell, fragments: &[PathBuf]) -> anyhow::Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(package_version(sh)?);
+    for fragment in fragments {
+        hasher.update(sh.read_file(fragment)?);
+    }
+    let bindgen = setup::bindgen();
+    for version in [
+        cmd!(sh, "{RUSTC} --version").quiet().read()?,
+        cmd!(sh, "clang-19 --version").quiet().read()?,
+        cmd!(sh, "{bindgen} --version").quiet().read()?,
+    ] {
+        hasher.update(version);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// `allnoconfig` + the fragments + `olddefconfig`, then checks every fragment line took effect.
+fn configure(
+    sh: &Shell,
+    source: &Path,
+    kernel: &Kernel,
+    fragments: &[PathBuf],
+) -> anyhow::Result<()> {
+    let out = &kernel.build_dir;
+    let config = out.join(".config");
+    let make = |target: &str| -> anyhow::Result<()> {
+        let status = kernel
+            .make()
+            .current_dir(source)
+            .arg(format!("O={}", out.display()))
+            .arg("-s")
+            .arg(target)
+            .status()?;
+        if !status.success() {
+            bail!("make {target} failed");
+        }
+        Ok(())
+    };
+    make("allnoconfig")?;
+    let _dir = sh.push_dir(source);
+    cmd!(
+        sh,
+        "scripts/kconfig/merge_config.sh -m -O {out} {config} {fragments...}"
+    )
+    .env("KCONFIG_CONFIG", &config)
+    .quiet()
+    .ignore_stdout()
+    .run()?;
+    make("olddefconfig")?;
+    let merged = sh.read_file(&config)?;
+    let mut unmet = Vec::new();
+    for fragment in fragments {
+        for wanted in sh
+            .read_file(fragment)?
+            .lines()
+            .filter(|l| l.starts_with("CONFIG_"))
+        {
+            if !option_met(&merged, wanted) {
+                unmet.push(wanted.to_owned());
+            }
+        }
+    }
+    if !unmet.is_empty() {
+        bail!(
+            "the kernel configuration does not have these options (a dependency is missing?):\n  {}",
+            unmet.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
+/// Whether the merged `.config` satisfies one fragment line (`=n` means "not set").
+fn option_met(config: &str, wanted: &str) -> bool {
+    match wanted.split_once('=') {
+        Some((name, "n")) => !config.lines().any(|l| l.starts_with(&format!("{name}="))),
+        _ => config.lines().any(|l| l == wanted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::option_met;
+
+    #[test]
+    fn fragment_lines_are_checked_against_the_config() {
+        let config = "CONFIG_RUST=y\n# CONFIG_KASAN is not set\nCONFIG_NR_CPUS=4\n";
+        assert!(option_met(config, "CONFIG_RUST=y"));
+        assert!(option_met(config, "CONFIG_KASAN=n"));
+        assert!(option_met(config, "CONFIG_NR_CPUS=4"));
+        assert!(!option_met(config, "CONFIG_NR_CPUS=8"));
+        assert!(!option_met(config, "CONFIG_RUST=n"));
+        assert!(!option_met(config, "CONFIG_KASAN=y"));
+    }
+}

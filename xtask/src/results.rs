@@ -1,0 +1,146 @@
+//! The guest's report: result lines on the serial console, and the tally of a run.
+
+use anyhow::bail;
+
+/// Marks one check's result: `VUSBKEY-RESULT pass|fail NAME DETAIL...`.
+const RESULT: &str = "VUSBKEY-RESULT ";
+/// Marks the end of a suite, with the number of result lines the guest printed.
+const DONE: &str = "VUSBKEY-DONE ";
+
+/// One check, as the guest reported it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Check {
+    /// Whether it passed.
+    pub(crate) passed: bool,
+    /// Its name.
+    pub(crate) name: String,
+    /// What the guest said about it.
+    pub(crate) detail: String,
+}
+
+/// What one console line means.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Line {
+    /// A check's result.
+    Check(Check),
+    /// The guest finished, having printed this many results.
+    Done(usize),
+    /// Anything else (kernel messages, command output).
+    Other,
+}
+
+/// Parses one line of serial console output.
+pub(crate) fn parse(line: &str) -> Line {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if let Some(count) = line.strip_prefix(DONE) {
+        return count.trim().parse().map_or(Line::Other, Line::Done);
+    }
+    let Some(rest) = line.strip_prefix(RESULT) else {
+        return Line::Other;
+    };
+    let (verdict, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+    let (name, detail) = rest.split_once(' ').unwrap_or((rest, ""));
+    let passed = match verdict {
+        "pass" => true,
+        "fail" => false,
+        _ => return Line::Other,
+    };
+    Line::Check(Check {
+        passed,
+        name: name.to_owned(),
+        detail: detail.to_owned(),
+    })
+}
+
+/// The tally of a whole run (several suites, several VMs).
+#[derive(Default)]
+pub(crate) struct Summary {
+    /// Every check, in order, with the suite it came from.
+    pub(crate) checks: Vec<(String, Check)>,
+}
+
+impl Summary {
+    /// Records a check of `suite`.
+    pub(crate) fn add(&mut self, suite: &str, check: Check) {
+        self.checks.push((suite.to_owned(), check));
+    }
+
+    /// Number of failed checks.
+    pub(crate) fn failed(&self) -> usize {
+        self.checks.iter().filter(|(_, c)| !c.passed).count()
+    }
+
+    /// Prints the failures and the final `N passed, M failed` line; an error if any failed.
+    pub(crate) fn finish(&self) -> anyhow::Result<()> {
+        let failed = self.failed();
+        for (suite, check) in self.checks.iter().filter(|(_, c)| !c.passed) {
+            println!("FAILED {suite}/{}: {}", check.name, check.detail);
+        }
+        println!("{} passed, {failed} failed", self.checks.len() - failed);
+        if failed > 0 {
+            bail!("{failed} check(s) failed");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_lines_parse() {
+        assert_eq!(
+            parse("VUSBKEY-RESULT pass insmod loaded in 0.3 s\r\n"),
+            Line::Check(Check {
+                passed: true,
+                name: "insmod".into(),
+                detail: "loaded in 0.3 s".into()
+            })
+        );
+        assert_eq!(
+            parse("VUSBKEY-RESULT fail sha256"),
+            Line::Check(Check {
+                passed: false,
+                name: "sha256".into(),
+                detail: String::new()
+            })
+        );
+        assert_eq!(parse("VUSBKEY-DONE 7"), Line::Done(7));
+    }
+
+    #[test]
+    fn other_lines_are_not_results() {
+        assert_eq!(
+            parse("[    1.2] usb 1-1: new high-speed USB device"),
+            Line::Other
+        );
+        assert_eq!(parse("VUSBKEY-RESULT maybe x"), Line::Other);
+        assert_eq!(parse("VUSBKEY-DONE x"), Line::Other);
+        assert_eq!(parse("echo VUSBKEY-RESULT pass x"), Line::Other);
+    }
+
+    #[test]
+    fn any_failure_fails_the_run() {
+        let mut summary = Summary::default();
+        summary.add(
+            "s",
+            Check {
+                passed: true,
+                name: "a".into(),
+                detail: String::new(),
+            },
+        );
+        assert!(summary.finish().is_ok());
+        summary.add(
+            "s",
+            Check {
+                passed: false,
+                name: "b".into(),
+                detail: String::new(),
+            },
+        );
+        assert_eq!(summary.failed(), 1);
+        assert!(summary.finish().is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! `cargo xtask setup`: installs the system packages and tools, skipping what is present.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use xshell::{cmd, Shell};
+
+/// Debian packages the build and the tests need (see TOOLCHAIN.md for why each is there).
+const PACKAGES: &[&str] = &[
+    // Rust-enabled kernel build: Debian's rustc with the core/alloc sources.
+    "rustc-web",
+    "rust-web-src",
+    "linux-source-6.12",
+    "clang-19",
+    "lld-19",
+    "llvm-19",
+    "libclang-19-dev",
+    "flex",
+    "bison",
+    "bc",
+    "libelf-dev",
+    "libssl-dev",
+    "cpio",
+    "dwarves",
+    "make",
+    "xz-utils",
+    // VMs and the tools the tests run.
+    "qemu-system-x86",
+    "busybox-static",
+    "dosfstools",
+    "mtools",
+    "openssl",
+    "sg3-utils",
+];
+
+/// bindgen version the kernel build uses (6.12 needs >= 0.65.1; Debian's is older).
+const BINDGEN_VERSION: &str = "0.73.2";
+
+/// Installs whatever is missing.
+pub(crate) fn run() -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    let missing: Vec<&str> = PACKAGES
+        .iter()
+        .copied()
+        .filter(|package| !installed(&sh, package))
+        .collect();
+    if missing.is_empty() {
+        println!("setup: all {} system packages present", PACKAGES.len());
+    } else {
+        install_packages(&sh, &missing)?;
+    }
+    install_bindgen(&sh)
+}
+
+/// Whether `setup` has anything left to do (cheap enough to ask before every command).
+pub(crate) fn needed() -> bool {
+    let Ok(sh) = Shell::new() else { return true };
+    PACKAGES.iter().any(|package| !installed(&sh, package)) || !bindgen_ok(&sh)
+}
+
+/// Path of the bindgen binary `setup` installs.
+pub(crate) fn bindgen() -> PathBuf {
+    cargo_home().join("bin/bindgen")
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        })
+}
+
+fn installed(sh: &Shell, package: &str) -> bool {
+    let format = "-f=${Status}";
+    cmd!(sh, "dpkg-query -W {format} {package}")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|status| status == "install ok installed")
+}
+
+fn install_packages(sh: &Shell, missing: &[&str]) -> anyhow::Result<()> {
+    let list = missing.join(" ");
+    println!(
+        "setup: installing {} Debian packages: {list}",
+        missing.len()
+    );
+    let uid = cmd!(sh, "id -u").quiet().read()?;
+    if uid != "0" {
+        bail!(
+            "installing system packages needs root; run as root:\n  \
+             apt-get update && apt-get install -y --no-install-recommends {list}\n\
+             then run this command again"
+        );
+    }
+    let apt = || -> anyhow::Result<()> {
+        cmd!(sh, "apt-get update -q")
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .run()?;
+        cmd!(
+            sh,
+            "apt-get install -y -q --no-install-recommends {missing...}"
+        )
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()?;
+        Ok(())
+    };
+    apt().with_context(|| {
+        format!(
+            "apt-get failed; fix the package sources and run by hand:\n  \
+             apt-get update && apt-get install -y --no-install-recommends {list}"
+        )
+    })
+}
+
+fn bindgen_ok(sh: &Shell) -> bool {
+    let bindgen = bindgen();
+    cmd!(sh, "{bindgen} --version")
+        .quiet()
+        .ignore_stderr()
+        .read()
+        .is_ok_and(|version| version.trim() == format!("bindgen {BINDGEN_VERSION}"))
+}
+
+fn install_bindgen(sh: &Shell) -> anyhow::Result<()> {
+    if bindgen_ok(sh) {
+        println!("setup: bindgen {BINDGEN_VERSION} present");
+        return Ok(());
+    }
+    println!("setup: installing bindgen-cli {BINDGEN_VERSION} with cargo (about 2 minutes)");
+    cmd!(
+        sh,
+        "cargo install --locked bindgen-cli --version {BINDGEN_VERSION}"
+    )
+    .run()
+    .context("`cargo install bindgen-cli` failed (crates.io must be reachable)")
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask test`: formatting, lints, unit tests, the module build and the VM suites,
+//! ending with one `N passed, M failed` line.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::kernel::Flavour;
+use crate::paths::Paths;
+use crate::results::{Check, Summary};
+use crate::{setup, vm};
+
+/// Host-side steps, each one check: name and cargo arguments.
+const CARGO_STEPS: &[(&str, &[&str])] = &[
+    ("fmt", &["fmt", "--all", "--check"]),
+    (
+        "clippy",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    ),
+    ("cargo-test", &["test", "--workspace"]),
+];
+
+/// Runs everything; an error when any check failed.
+pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
+    if setup::needed() {
+        println!("test: system packages missing, running setup first");
+        setup::run()?;
+    }
+    let mut summary = Summary::default();
+    for (name, args) in CARGO_STEPS {
+        println!("test: cargo {}", args.join(" "));
+        let status = Command::new(env!("CARGO"))
+            .args(*args)
+            .current_dir(&paths.root)
+            .status();
+        let (passed, detail) = match status {
+            Ok(s) if s.success() => (true, String::new()),
+            Ok(s) => (false, format!("cargo {} {s}", args.join(" "))),
+            Err(e) => (false, format!("cannot run cargo: {e}")),
+        };
+        summary.add(
+            "host",
+            Check {
+                passed,
+                name: (*name).to_owned(),
+                detail,
+            },
+        );
+    }
+    let options = vm::Options {
+        flavour: Flavour::Debug,
+        kvm: false,
+        timeout: Duration::from_secs(vm::DEFAULT_TIMEOUT_SECS),
+    };
+    match vm::run_suites(paths, &options, &[]) {
+        Ok(vm_summary) => summary.checks.extend(vm_summary.checks),
+        Err(e) => summary.add(
+            "vm",
+            Check {
+                passed: false,
+                name: "build-and-boot".to_owned(),
+                detail: format!("{e:#}"),
+            },
+        ),
+    }
+    summary.finish()
+}
