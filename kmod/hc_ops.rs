@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `hc_driver` callbacks (the table is in shim.c): thin shims that recover the
+//! [`VHcd`] behind the `struct usb_hcd`, wrap the raw arguments and call its safe methods.
+
+use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
+use crate::hcd::VHcd;
+use crate::usb::{errno, EndpointId, Urb, UrbRef};
+use kernel::ffi::{c_char, c_int};
+use kernel::prelude::*;
+use kernel::sync::ArcBorrow;
+use kernel::time::Ktime;
+
+/// 0 or the negative errno of `r`.
+fn to_c(r: Result) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// Calls `f` with the controller of `hcd`, or returns `none` if it has none.
+fn with<R>(hcd: *mut RawHcd, none: R, f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R) -> R {
+    // SAFETY: usbcore calls back with our HCD, valid for the duration of the call.
+    let p = unsafe { ffi::vusbkey_hcd_priv(hcd) }.cast::<VHcd>().cast_const();
+    if p.is_null() {
+        return none;
+    }
+    // SAFETY: `hcd_priv` holds an `Arc::into_raw` from probe (set before `usb_add_hcd`) until
+    // remove, which takes it back only after `usb_remove_hcd`, when usbcore no longer calls
+    // back; so the reference count stays above zero during this call.
+    f(unsafe { ArcBorrow::from_raw(p) })
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_start(hcd: *mut RawHcd) -> c_int {
+    with(hcd, ENODEV.to_errno(), |v| to_c(v.start()))
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_stop(hcd: *mut RawHcd) {
+    with(hcd, (), |v| v.stop())
+}
+
+/// The frame number (USB 2.0 §8.4.3.1: 11 bits, one per millisecond). Nothing here is timed
+/// by frames, so it is the monotonic clock in milliseconds.
+#[no_mangle]
+extern "C" fn vusbkey_rs_get_frame_number(_hcd: *mut RawHcd) -> c_int {
+    (Ktime::ktime_get().to_ms() & 0x7ff) as c_int
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_urb_enqueue(hcd: *mut RawHcd, urb: *mut RawUrb, _mem_flags: u32) -> c_int {
+    // SAFETY: usbcore just submitted `urb` to this HCD; this is the only handle made for it
+    // (if `enqueue` fails, the URB goes back to the submitter, unlinked, and the handle dies).
+    let Some(urb) = (unsafe { Urb::from_raw(urb) }) else {
+        return EINVAL.to_errno();
+    };
+    with(hcd, errno::eshutdown().to_errno(), |v| to_c(v.enqueue(urb)))
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_urb_dequeue(hcd: *mut RawHcd, urb: *mut RawUrb, status: c_int) -> c_int {
+    // SAFETY: usbcore holds a reference to `urb` for the duration of `urb_dequeue`.
+    let Some(urb) = (unsafe { UrbRef::from_raw(urb) }) else {
+        return EINVAL.to_errno();
+    };
+    with(hcd, errno::eidrm().to_errno(), |v| to_c(v.dequeue(urb, status)))
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_endpoint_disable(hcd: *mut RawHcd, ep: *mut HostEndpoint) {
+    with(hcd, (), |v| v.endpoint_disable(EndpointId::new(ep)))
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_hub_status_data(hcd: *mut RawHcd, buf: *mut c_char) -> c_int {
+    if buf.is_null() {
+        return 0;
+    }
+    // SAFETY: usbcore passes a buffer of at least one byte per 8 ports (ours has one port)
+    // for the duration of the call (`usb_hcd_poll_rh_status`, `hcd_bus_suspend`).
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), 1) };
+    with(hcd, 0, |v| v.hub_status_data(buf) as c_int)
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_hub_control(
+    hcd: *mut RawHcd,
+    type_req: u16,
+    value: u16,
+    index: u16,
+    buf: *mut c_char,
+    length: u16,
+) -> c_int {
+    let buf: &mut [u8] = if buf.is_null() || length == 0 {
+        &mut []
+    } else {
+        // SAFETY: `rh_call_control` passes a zeroed buffer of max(wLength, hub descriptor size)
+        // bytes, ours for the duration of the call.
+        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), usize::from(length)) }
+    };
+    with(hcd, ENODEV.to_errno(), |v| match v.hub_control(type_req, value, index, buf) {
+        // At most wLength (u16) bytes.
+        Ok(len) => len as c_int,
+        Err(e) => e.to_errno(),
+    })
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_bus_suspend(hcd: *mut RawHcd) -> c_int {
+    with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_suspend()))
+}
+
+#[no_mangle]
+extern "C" fn vusbkey_rs_bus_resume(hcd: *mut RawHcd) -> c_int {
+    with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_resume()))
+}

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The host controller: URB queue, the worker that runs transfers against the device,
+//! root-hub port state, connect/disconnect, bus suspend/resume.
+//!
+//! Locking: `state` (an IRQ-safe spinlock, usbcore may call in from any context) guards the
+//! port, the URB queue and the flags, and is never held across a call that may complete an
+//! URB or re-enter us. `device` (a mutex) is only taken by the worker, a single work item
+//! (which the workqueue never runs concurrently with itself): transfers execute one at a
+//! time, in submission order, in process context, never inside `urb_enqueue` (a completion
+//! handler may resubmit at once).
+
+use crate::device::Device;
+use crate::image::ImageDisk;
+use crate::irqlock::IrqSpinLock;
+use crate::roothub::RootPort;
+use crate::transfer;
+use crate::usb::{errno, EndpointId, Hcd, Urb, UrbQueue, UrbRef};
+use crate::wq;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow, Mutex};
+use kernel::workqueue::{Work, WorkItem};
+use kernel::{c_str, new_mutex, new_work, static_lock_class};
+
+/// The device model, serving the compiled-in image.
+pub(crate) type KeyDevice = Device<'static, ImageDisk>;
+
+/// State guarded by [`VHcd::state`].
+struct State {
+    /// The root hub's port.
+    port: RootPort,
+    /// URBs accepted by `urb_enqueue`, oldest first, not yet picked by the worker.
+    queue: UrbQueue,
+    /// The device must see a bus reset before its next transfer (port reset, unplug).
+    reset_pending: bool,
+    /// Between `start` and `stop`.
+    running: bool,
+    /// The root hub is suspended (`bus_suspend`).
+    rh_suspended: bool,
+}
+
+/// One vusbkey host controller.
+#[pin_data]
+pub(crate) struct VHcd {
+    hcd: Hcd,
+    #[pin]
+    state: IrqSpinLock<State>,
+    #[pin]
+    device: Mutex<KeyDevice>,
+    #[pin]
+    work: Work<VHcd>,
+}
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for VHcd { self.work }
+}
+
+impl WorkItem for VHcd {
+    type Pointer = Arc<VHcd>;
+
+    fn run(this: Arc<VHcd>) {
+        this.process();
+    }
+}
+
+impl VHcd {
+    /// A controller for `hcd` with `device` plugged in, port unpowered.
+    pub(crate) fn new(hcd: Hcd, device: KeyDevice) -> impl PinInit<Self> {
+        pin_init!(Self {
+            hcd,
+            state <- IrqSpinLock::new(
+                State {
+                    port: RootPort::new(true),
+                    queue: UrbQueue::new(),
+                    reset_pending: true,
+                    running: false,
+                    rh_suspended: false,
+                },
+                c_str!("vusbkey.state"),
+                static_lock_class!(),
+            ),
+            device <- new_mutex!(device, "vusbkey.device"),
+            work <- new_work!("vusbkey.work"),
+        })
+    }
+
+    /// Queues the worker (no-op if already queued).
+    fn kick(self: ArcBorrow<'_, Self>) {
+        // An `Err` only means the work is already pending; it will see our URB.
+        let _ = wq::queue().enqueue(Arc::<Self>::from(self));
+    }
+
+    /// `start`: the controller runs.
+    pub(crate) fn start(&self) -> Result {
+        self.state.lock().running = true;
+        self.hcd.set_running(true);
+        Ok(())
+    }
+
+    /// `stop`: after usbcore disconnected every device, so no URB is left. Defensive all
+    /// the same: anything still queued is given back with `-ESHUTDOWN`.
+    pub(crate) fn stop(&self) {
+        let mut left = UrbQueue::new();
+        {
+            let mut st = self.state.lock();
+            st.running = false;
+            core::mem::swap(&mut left, &mut st.queue);
+        }
+        while let Some(urb) = left.pop() {
+            pr_warn!("URB still queued at stop\n");
+            self.complete(urb, errno::eshutdown().to_errno());
+        }
+    }
+
+    /// `urb_enqueue`: accept the URB and let the worker run it.
+    pub(crate) fn enqueue(self: ArcBorrow<'_, Self>, urb: Urb) -> Result {
+        {
+            let mut st = self.state.lock();
+            if !st.running {
+                return Err(errno::eshutdown());
+            }
+            if st.port.suspended() {
+                // Documentation/driver-api/usb/error-codes.rst.
+                return Err(errno::ehostunreach());
+            }
+            if !st.port.active() {
+                return Err(ENODEV);
+            }
+            self.hcd.link(&urb)?;
+            st.queue.push(urb);
+        }
+        self.kick();
+        Ok(())
+    }
+
+    /// `urb_dequeue`: mark the URB unlinked; the worker gives it back (with `status`) when it
+    /// reaches it, or right after the transfer it is executing now.
+    pub(crate) fn dequeue(self: ArcBorrow<'_, Self>, urb: UrbRef<'_>, status: i32) -> Result {
+        {
+            let _st = self.state.lock();
+            self.hcd.check_unlink(urb, status)?;
+        }
+        self.kick();
+        Ok(())
+    }
+
+    /// `endpoint_disable`: usbcore has flushed the endpoint, so no URB of it is left here.
+    /// No per-endpoint state to free; report a broken promise rather than lose an URB.
+    pub(crate) fn endpoint_disable(&self, ep: EndpointId) {
+        let n = self.state.lock().queue.count_for(ep);
+        if n != 0 {
+            pr_err!("{} URB(s) still queued on a disabled endpoint\n", n);
+        }
+    }
+
+    /// The worker: run queued URBs one by one until the queue is empty.
+    fn process(&self) {
+        // Allocations below (URB buffer lists) must not recurse into block I/O.
+        let _noio = wq::NoIo::enter();
+        let mut device = self.device.lock();
+        loop {
+            let (urb, reset, active, unlinked) = {
+                let mut st = self.state.lock();
+                let reset = core::mem::take(&mut st.reset_pending);
+                let urb = st.queue.pop();
+                let unlinked = urb.as_ref().map_or(0, |u| u.unlinked());
+                (urb, reset, st.port.active(), unlinked)
+            };
+            if reset {
+                device.bus_reset();
+            }
+            let Some(mut urb) = urb else { break };
+            let status = if unlinked != 0 {
+                // Dequeued before it ran; `usb_hcd_giveback_urb` reports `unlinked`.
+                unlinked
+            } else if !active {
+                // Unplugged or port disabled since it was queued: nothing answers.
+                ENODEV.to_errno()
+            } else {
+                transfer::execute(&mut device, &mut urb)
+            };
+            self.complete(urb, status);
+        }
+    }
+
+    /// Takes `urb` off its endpoint and gives it back with `status` (0 or -errno; usbcore
+    /// substitutes the unlink status if the URB was dequeued meanwhile).
+    fn complete(&self, urb: Urb, status: i32) {
+        {
+            let _st = self.state.lock();
+            self.hcd.unlink_from_ep(&urb);
+        }
+        self.hcd.giveback(urb, status);
+    }
+
+    /// Plugs or unplugs the device (the `connected` attribute).
+    pub(crate) fn set_connected(&self, connected: bool) {
+        {
+            let mut st = self.state.lock();
+            if !st.port.set_plugged(connected) {
+                return;
+            }
+            // Plugged back or not, the device starts from power-on state.
+            st.reset_pending = true;
+        }
+        // Wakes the root hub if suspended (see `hub_status_data`) and reports the change.
+        self.hcd.poll_rh_status();
+    }
+
+    /// Whether the device is plugged in.
+    pub(crate) fn connected(&self) -> bool {
+        self.state.lock().port.plugged()
+    }
+
+    /// `hub_status_data`: bit 1 of `buf[0]` if port 1 has a change (USB 2.0 §11.12.4).
+    pub(crate) fn hub_status_data(&self, buf: &mut [u8]) -> usize {
+        if !self.hcd.hw_accessible() {
+            return 0;
+        }
+        let st = self.state.lock();
+        if !st.port.has_changes() {
+            return 0;
+        }
+        if let Some(b) = buf.first_mut() {
+            *b = 1 << 1;
+        }
+        if st.rh_suspended {
+            self.hcd.resume_root_hub();
+        }
+        1
+    }
+
+    /// `hub_control`: a hub class request to the root hub; returns the reply length.
+    pub(crate) fn hub_control(
+        &self,
+        type_req: u16,
+        value: u16,
+        index: u16,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        if !self.hcd.hw_accessible() {
+            return Err(errno::etimedout());
+        }
+        let (reply, changes) = {
+            let mut st = self.state.lock();
+            let reply = st.port.control(type_req, value, index, buf);
+            if matches!(reply, Ok(ref r) if r.reset_device) {
+                st.reset_pending = true;
+            }
+            (reply, st.port.has_changes())
+        };
+        if changes {
+            self.hcd.poll_rh_status();
+        }
+        // A request the root hub does not support is a protocol stall.
+        reply.map(|r| r.len).map_err(|_| EPIPE)
+    }
+
+    /// `bus_suspend`: the root hub suspends (its port is suspended or empty by now).
+    pub(crate) fn bus_suspend(&self) -> Result {
+        self.state.lock().rh_suspended = true;
+        self.hcd.set_running(false);
+        Ok(())
+    }
+
+    /// `bus_resume`: the root hub resumes.
+    pub(crate) fn bus_resume(self: ArcBorrow<'_, Self>) -> Result {
+        if !self.hcd.hw_accessible() {
+            return Err(errno::eshutdown());
+        }
+        let pending = {
+            let mut st = self.state.lock();
+            st.rh_suspended = false;
+            !st.queue.is_empty()
+        };
+        self.hcd.set_running(true);
+        if pending {
+            self.kick();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Module parameters (`vendor_id`, `product_id`, `serial`, `manufacturer`, `product`,
+//! declared in shim.c), checked and turned into the device's USB identity.
+
+use crate::device::Identity;
+use crate::{ffi, image};
+use kernel::ffi::c_char;
+use core::ptr;
+use kernel::prelude::*;
+use kernel::str::CStr;
+
+/// Default `iManufacturer`.
+const MANUFACTURER: &str = "vusbkey";
+/// Default `iProduct`.
+const PRODUCT: &str = "vusbkey authentication key";
+/// SCSI INQUIRY vendor (8 characters at most).
+const INQUIRY_VENDOR: &str = "vusbkey";
+/// SCSI INQUIRY product (16 characters at most).
+const INQUIRY_PRODUCT: &str = "Key Disk";
+/// SCSI INQUIRY revision (4 characters at most): the module's major.minor version.
+const INQUIRY_REVISION: &str = "0.1";
+
+/// Reads a string parameter; `None` if it was not given.
+fn string(name: &str, p: *const c_char) -> Result<Option<&'static str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: a non-NULL `charp` parameter points to a NUL-terminated string that the
+    // module-parameter code keeps, unchanged (the parameters are read-only, mode 0444), until
+    // the module is unloaded; everything that uses the identity (the HCD) is gone by then.
+    let s = unsafe { CStr::from_char_ptr(p) };
+    match s.to_str() {
+        Ok(s) => Ok(Some(s)),
+        Err(_) => {
+            pr_err!("parameter {} is not valid UTF-8\n", name);
+            Err(EINVAL)
+        }
+    }
+}
+
+/// The identity from the parameters, validated; logs why and fails with `EINVAL` if not.
+pub(crate) fn identity() -> Result<Identity<'static>> {
+    let mut p = ffi::Params {
+        vendor_id: 0,
+        product_id: 0,
+        serial: ptr::null(),
+        manufacturer: ptr::null(),
+        product: ptr::null(),
+    };
+    // SAFETY: `p` is a valid, writable `struct vusbkey_params`.
+    unsafe { ffi::vusbkey_get_params(&mut p) };
+    let identity = Identity {
+        vendor_id: p.vendor_id,
+        product_id: p.product_id,
+        manufacturer: string("manufacturer", p.manufacturer)?.unwrap_or(MANUFACTURER),
+        product: string("product", p.product)?.unwrap_or(PRODUCT),
+        serial: string("serial", p.serial)?.unwrap_or(image::DEFAULT_SERIAL),
+        inquiry_vendor: INQUIRY_VENDOR,
+        inquiry_product: INQUIRY_PRODUCT,
+        inquiry_revision: INQUIRY_REVISION,
+    };
+    if let Err(e) = identity.validate() {
+        pr_err!("invalid module parameters: {}\n", e);
+        return Err(EINVAL);
+    }
+    Ok(identity)
+}

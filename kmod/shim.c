@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vusbkey: C glue. Only what Rust-for-Linux 6.12 cannot express or has no
+ * bindings for: module parameters, the static hc_driver / platform_driver /
+ * sysfs tables (their entries call the Rust side), and one-line wrappers around
+ * macros, inline functions and struct fields. No logic lives here; see
+ * README.md for why this is a C shim and not a bindgen step.
+ */
+
+#include <linux/device.h>
+#include <linux/kstrtox.h>
+#include <linux/moduleparam.h>
+#include <linux/platform_device.h>
+#include <linux/scatterlist.h>
+#include <linux/sched/mm.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/usb.h>
+#include <linux/usb/hcd.h>
+#include <linux/workqueue.h>
+
+#include "shim.h"
+
+#define DRIVER_NAME "vusbkey"
+
+/* ---- module parameters (read-only once loaded; checked by params.rs) ---- */
+
+static ushort vendor_id = 0x1209;
+module_param(vendor_id, ushort, 0444);
+MODULE_PARM_DESC(vendor_id, "USB idVendor (default 0x1209, pid.codes)");
+
+static ushort product_id = 0x0001;
+module_param(product_id, ushort, 0444);
+MODULE_PARM_DESC(product_id, "USB idProduct (default 0x0001, the pid.codes test PID)");
+
+static char *serial;
+module_param(serial, charp, 0444);
+MODULE_PARM_DESC(serial, "iSerialNumber, 12-126 chars of 0-9A-F (default: first 16 hex digits of the image SHA-256)");
+
+static char *manufacturer;
+module_param(manufacturer, charp, 0444);
+MODULE_PARM_DESC(manufacturer, "iManufacturer string (default \"vusbkey\")");
+
+static char *product;
+module_param(product, charp, 0444);
+MODULE_PARM_DESC(product, "iProduct string (default \"vusbkey authentication key\")");
+
+void vusbkey_get_params(struct vusbkey_params *out)
+{
+	out->vendor_id = vendor_id;
+	out->product_id = product_id;
+	out->serial = serial;
+	out->manufacturer = manufacturer;
+	out->product = product;
+}
+
+/* ---- the HCD ---- */
+
+static const struct hc_driver vusbkey_hc_driver = {
+	.description = DRIVER_NAME,
+	.product_desc = "vusbkey virtual host controller",
+	.hcd_priv_size = sizeof(void *),
+	.flags = HCD_USB2,
+	.start = vusbkey_rs_start,
+	.stop = vusbkey_rs_stop,
+	.get_frame_number = vusbkey_rs_get_frame_number,
+	.urb_enqueue = vusbkey_rs_urb_enqueue,
+	.urb_dequeue = vusbkey_rs_urb_dequeue,
+	.endpoint_disable = vusbkey_rs_endpoint_disable,
+	.hub_status_data = vusbkey_rs_hub_status_data,
+	.hub_control = vusbkey_rs_hub_control,
+	.bus_suspend = vusbkey_rs_bus_suspend,
+	.bus_resume = vusbkey_rs_bus_resume,
+};
+
+struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize)
+{
+	struct usb_hcd *hcd = usb_create_hcd(&vusbkey_hc_driver, &pdev->dev, dev_name(&pdev->dev));
+
+	if (hcd) {
+		hcd->self.sg_tablesize = sg_tablesize;
+		hcd->self.no_sg_constraint = 1;
+		hcd->has_tt = 0;
+		*(void **)hcd->hcd_priv = NULL;
+		platform_set_drvdata(pdev, hcd);
+	}
+	return hcd;
+}
+
+int vusbkey_hcd_add(struct usb_hcd *hcd)
+{
+	int ret = usb_add_hcd(hcd, 0, 0);
+
+	if (!ret)
+		device_wakeup_enable(hcd->self.controller);
+	return ret;
+}
+
+void vusbkey_hcd_remove(struct usb_hcd *hcd) { usb_remove_hcd(hcd); }
+void vusbkey_hcd_put(struct usb_hcd *hcd) { usb_put_hcd(hcd); }
+void *vusbkey_hcd_priv(struct usb_hcd *hcd) { return *(void **)hcd->hcd_priv; }
+void vusbkey_hcd_set_priv(struct usb_hcd *hcd, void *priv) { *(void **)hcd->hcd_priv = priv; }
+struct usb_hcd *vusbkey_pdev_hcd(struct platform_device *pdev) { return platform_get_drvdata(pdev); }
+struct usb_hcd *vusbkey_dev_hcd(struct device *dev) { return dev_get_drvdata(dev); }
+
+void vusbkey_hcd_set_running(struct usb_hcd *hcd, bool running)
+{
+	hcd->state = running ? HC_STATE_RUNNING : HC_STATE_SUSPENDED;
+	if (running)
+		hcd->uses_new_polling = 1;
+}
+
+bool vusbkey_hcd_hw_accessible(struct usb_hcd *hcd) { return HCD_HW_ACCESSIBLE(hcd); }
+void vusbkey_hcd_poll_rh_status(struct usb_hcd *hcd) { usb_hcd_poll_rh_status(hcd); }
+void vusbkey_hcd_resume_root_hub(struct usb_hcd *hcd) { usb_hcd_resume_root_hub(hcd); }
+
+/* ---- URBs ---- */
+
+int vusbkey_urb_link(struct usb_hcd *hcd, struct urb *urb) { return usb_hcd_link_urb_to_ep(hcd, urb); }
+int vusbkey_urb_check_unlink(struct usb_hcd *hcd, struct urb *urb, int status)
+{
+	return usb_hcd_check_unlink_urb(hcd, urb, status);
+}
+void vusbkey_urb_unlink(struct usb_hcd *hcd, struct urb *urb) { usb_hcd_unlink_urb_from_ep(hcd, urb); }
+void vusbkey_urb_giveback(struct usb_hcd *hcd, struct urb *urb, int status)
+{
+	usb_hcd_giveback_urb(hcd, urb, status);
+}
+
+void vusbkey_urb_get_info(struct urb *urb, struct vusbkey_urb_info *out)
+{
+	out->pipe = urb->pipe;
+	out->transfer_flags = urb->transfer_flags;
+	out->length = urb->transfer_buffer_length;
+	out->num_sgs = urb->num_sgs;
+	out->buffer = urb->transfer_buffer;
+	out->sg = urb->sg;
+	out->setup = urb->setup_packet;
+}
+
+int vusbkey_urb_unlinked(struct urb *urb) { return urb->unlinked; }
+void vusbkey_urb_set_actual_length(struct urb *urb, u32 len) { urb->actual_length = len; }
+struct usb_host_endpoint *vusbkey_urb_ep(struct urb *urb) { return urb->ep; }
+struct urb *vusbkey_urb_next(struct urb *urb) { return urb->hcpriv; }
+void vusbkey_urb_set_next(struct urb *urb, struct urb *next) { urb->hcpriv = next; }
+
+/* ---- scatterlists, locks, workqueue ---- */
+
+struct scatterlist *vusbkey_sg_next(struct scatterlist *sg) { return sg_next(sg); }
+void *vusbkey_sg_virt(struct scatterlist *sg) { return sg_virt(sg); }
+u32 vusbkey_sg_len(struct scatterlist *sg) { return sg->length; }
+
+unsigned long vusbkey_spin_lock_irqsave(spinlock_t *lock)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(lock, flags);
+	return flags;
+}
+
+void vusbkey_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
+{
+	spin_unlock_irqrestore(lock, flags);
+}
+
+/*
+ * Able to make progress under memory pressure (it serves a disk); per-CPU, so the worker
+ * runs on the CPU of the submitter, which then waits: no cross-CPU wake-up per URB. A work
+ * item never runs concurrently with itself, and the HCD has one, so URBs still run one at
+ * a time, in order.
+ */
+struct workqueue_struct *vusbkey_alloc_workqueue(void)
+{
+	return alloc_workqueue(DRIVER_NAME, WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+}
+
+unsigned int vusbkey_noio_save(void) { return memalloc_noio_save(); }
+void vusbkey_noio_restore(unsigned int flags) { memalloc_noio_restore(flags); }
+
+/* ---- sysfs on the platform device ---- */
+
+static ssize_t image_sha256_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%.64s\n", vusbkey_rs_image_sha256());
+}
+static DEVICE_ATTR_RO(image_sha256);
+
+static ssize_t image_size_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", vusbkey_rs_image_size());
+}
+static DEVICE_ATTR_RO(image_size);
+
+static ssize_t connected_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	int ret = vusbkey_rs_connected_show(dev);
+
+	return ret < 0 ? ret : sysfs_emit(buf, "%d\n", ret);
+}
+
+static ssize_t connected_store(struct device *dev, struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	bool on;
+	int ret = kstrtobool(buf, &on);
+
+	if (!ret)
+		ret = vusbkey_rs_connected_store(dev, on);
+	return ret < 0 ? ret : count;
+}
+static DEVICE_ATTR_RW(connected);
+
+static struct attribute *vusbkey_attrs[] = {
+	&dev_attr_image_sha256.attr,
+	&dev_attr_image_size.attr,
+	&dev_attr_connected.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(vusbkey);
+
+/* ---- platform driver and its one device ---- */
+
+static struct platform_driver vusbkey_driver = {
+	.probe = vusbkey_rs_probe,
+	.remove = vusbkey_rs_remove,
+	.driver = {
+		.name = DRIVER_NAME,
+		.dev_groups = vusbkey_groups,
+		/* Only this module creates the device; no binding through sysfs. */
+		.suppress_bind_attrs = true,
+	},
+};
+
+static struct platform_device *vusbkey_pdev;
+
+int vusbkey_platform_register(void)
+{
+	int ret = platform_driver_register(&vusbkey_driver);
+
+	if (ret)
+		return ret;
+	vusbkey_pdev = platform_device_register_simple(DRIVER_NAME, PLATFORM_DEVID_NONE, NULL, 0);
+	if (IS_ERR(vusbkey_pdev)) {
+		platform_driver_unregister(&vusbkey_driver);
+		return PTR_ERR(vusbkey_pdev);
+	}
+	/* Probe failures do not fail platform_device_register(): report them. */
+	if (!device_is_bound(&vusbkey_pdev->dev)) {
+		platform_device_unregister(vusbkey_pdev);
+		platform_driver_unregister(&vusbkey_driver);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+void vusbkey_platform_unregister(void)
+{
+	platform_device_unregister(vusbkey_pdev);
+	platform_driver_unregister(&vusbkey_driver);
+}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One URB against the device model: routing by pipe, the whole transfer in one call, the
+//! status usbcore expects (Documentation/driver-api/usb/error-codes.rst).
+//!
+//! Disk data moves once: the device model copies from the static image straight into the
+//! URB's buffer (or scatterlist pages); only a scatterlist that overlaps itself, or a
+//! multi-segment OUT transfer (a rejected WRITE), goes through a bounce buffer.
+
+use crate::device::{BlockDevice, Device, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
+use crate::usb::{errno, PipeType, Urb, UrbParams};
+use kernel::prelude::*;
+
+/// Runs `urb` against `device`; sets `actual_length` and returns the URB status
+/// (0 or a negative errno).
+pub(crate) fn execute<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> i32 {
+    let params = urb.params();
+    let result = if params.device != device.address() {
+        // Nobody answers at that address: the transaction times out (a stale URB for an
+        // address the device lost in a reset or unplug).
+        Err(errno::eproto())
+    } else {
+        match (params.pipe_type, params.endpoint) {
+            (PipeType::Control, 0x00 | 0x80) => control(device, urb),
+            (PipeType::Bulk, BULK_IN_ENDPOINT) => bulk_in(device, urb),
+            (PipeType::Bulk, BULK_OUT_ENDPOINT) => bulk_out(device, urb),
+            // No such endpoint on the device: usbcore rejects these at submission already.
+            _ => Err(EPIPE),
+        }
+    };
+    match result {
+        Ok(len) => {
+            // `len` never exceeds `transfer_buffer_length`, a u32.
+            urb.set_actual_length(u32::try_from(len).unwrap_or(params.length));
+            short_status(&params, len)
+        }
+        Err(e) => {
+            urb.set_actual_length(0);
+            e.to_errno()
+        }
+    }
+}
+
+/// `-EREMOTEIO` for a short IN transfer with `URB_SHORT_NOT_OK`, else 0.
+fn short_status(params: &UrbParams, len: usize) -> i32 {
+    if params.is_in && params.short_not_ok && len < params.length as usize {
+        errno::eremoteio().to_errno()
+    } else {
+        0
+    }
+}
+
+/// A stall (halted endpoint or unsupported request) is `-EPIPE`.
+fn stalled(_: Stall) -> Error {
+    EPIPE
+}
+
+/// A whole control transfer on endpoint 0: SETUP, data stage, status stage.
+fn control<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<usize> {
+    let setup = urb.setup().ok_or(EINVAL)?;
+    let w_length = usize::from(u16::from_le_bytes([setup[6], setup[7]]));
+    let mut bufs = urb.buffers()?.ok_or(EINVAL)?;
+    let data: &mut [u8] = match bufs.len() {
+        0 => &mut [],
+        // usbcore checks wLength against transfer_buffer_length; clamp all the same.
+        1 => {
+            let buf = &mut *bufs[0];
+            let n = buf.len().min(w_length);
+            &mut buf[..n]
+        }
+        // Control transfers with a scatterlist do not exist in usbcore.
+        _ => return Err(EINVAL),
+    };
+    device.control(&setup, data).map_err(stalled)
+}
+
+/// A whole bulk-IN transfer, into the URB's buffer or scatterlist pages.
+fn bulk_in<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<usize> {
+    if let Some(mut bufs) = urb.buffers()? {
+        return device.bulk_in(&mut bufs).map_err(stalled);
+    }
+    // Overlapping scatterlist entries: read into a bounce buffer, then scatter it.
+    let len = urb.params().length as usize;
+    let mut bounce = KVec::from_elem(0u8, len, GFP_KERNEL)?;
+    let n = device.bulk_in(&mut [&mut bounce[..]]).map_err(stalled)?;
+    urb.scatter(&bounce[..n])
+}
+
+/// A whole bulk-OUT transfer.
+fn bulk_out<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<usize> {
+    if urb.params().length == 0 {
+        return device.bulk_out(&[]).map_err(stalled);
+    }
+    if let Some(bufs) = urb.buffers()? {
+        if let [one] = &bufs[..] {
+            return device.bulk_out(one).map_err(stalled);
+        }
+    }
+    // OUT data in several pieces only comes with WRITE commands, which the read-only device
+    // rejects: not worth a zero-copy path.
+    let data = urb.gather()?;
+    device.bulk_out(&data).map_err(stalled)
+}

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe handles on usbcore's objects: the HCD, the URBs it owns, their queue and buffers.
+//!
+//! Every call into C that the HCD logic makes goes through a method here; the rules usbcore
+//! sets for them (Documentation/driver-api/usb/URB.rst, `drivers/usb/core/hcd.c`) are the
+//! invariants of these types.
+
+use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
+use core::ptr::{self, NonNull};
+use kernel::prelude::*;
+
+// The HCD does no DMA: it reads and writes URB buffers through the kernel's direct map
+// (`sg_virt`), which does not cover highmem pages.
+#[cfg(CONFIG_HIGHMEM)]
+compile_error!("vusbkey needs every page in the direct map: build without CONFIG_HIGHMEM");
+
+/// Errors usbcore uses that the kernel crate's `error::code` lacks
+/// (Documentation/driver-api/usb/error-codes.rst).
+pub(crate) mod errno {
+    use kernel::bindings;
+    use kernel::error::Error;
+
+    fn from(n: u32) -> Error {
+        // Errno constants are small positive numbers.
+        Error::from_errno(-(n as i32))
+    }
+
+    /// `-ESHUTDOWN`: the controller is stopping.
+    pub(crate) fn eshutdown() -> Error {
+        from(bindings::ESHUTDOWN)
+    }
+
+    /// `-EHOSTUNREACH`: the device is suspended.
+    pub(crate) fn ehostunreach() -> Error {
+        from(bindings::EHOSTUNREACH)
+    }
+
+    /// `-ETIMEDOUT`: the controller does not answer.
+    pub(crate) fn etimedout() -> Error {
+        from(bindings::ETIMEDOUT)
+    }
+
+    /// `-EPROTO`: no device answered.
+    pub(crate) fn eproto() -> Error {
+        from(bindings::EPROTO)
+    }
+
+    /// `-EREMOTEIO`: short IN transfer with `URB_SHORT_NOT_OK`.
+    pub(crate) fn eremoteio() -> Error {
+        from(bindings::EREMOTEIO)
+    }
+
+    /// `-EIDRM`: the URB is not ours (any more).
+    pub(crate) fn eidrm() -> Error {
+        from(bindings::EIDRM)
+    }
+}
+
+/// Turns a C return value (0 or -errno) into a [`Result`].
+pub(crate) fn errno_result(ret: kernel::ffi::c_int) -> Result {
+    if ret < 0 {
+        Err(Error::from_errno(ret))
+    } else {
+        Ok(())
+    }
+}
+
+/// This driver's `struct usb_hcd`.
+///
+/// Invariant: the pointer came from `vusbkey_hcd_create` and the HCD is not yet released
+/// with `usb_put_hcd` (platform.rs drops every [`Hcd`] user before that).
+#[derive(Clone, Copy)]
+pub(crate) struct Hcd(NonNull<RawHcd>);
+
+// SAFETY: usbcore's HCD functions called through `Hcd` may be called from any thread.
+unsafe impl Send for Hcd {}
+// SAFETY: as above; `Hcd` has no interior state of its own.
+unsafe impl Sync for Hcd {}
+
+impl Hcd {
+    /// Wraps a raw HCD pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or an HCD from `vusbkey_hcd_create` that stays valid while the returned
+    /// value or a copy of it is used.
+    pub(crate) unsafe fn from_raw(ptr: *mut RawHcd) -> Option<Self> {
+        NonNull::new(ptr).map(Self)
+    }
+
+    /// The raw pointer, for the few calls platform.rs makes.
+    pub(crate) fn as_ptr(self) -> *mut RawHcd {
+        self.0.as_ptr()
+    }
+
+    /// `usb_hcd_link_urb_to_ep`: accepts `urb` on its endpoint's queue (fails if the
+    /// endpoint is being disabled or the HCD is dying).
+    pub(crate) fn link(self, urb: &Urb) -> Result {
+        // SAFETY: the HCD is valid (type invariant); the URB was just submitted to it.
+        errno_result(unsafe { ffi::vusbkey_urb_link(self.as_ptr(), urb.0.as_ptr()) })
+    }
+
+    /// `usb_hcd_check_unlink_urb`: validates an unlink request and records `status` in
+    /// `urb->unlinked`; the caller then gives the URB back when it gets to it.
+    pub(crate) fn check_unlink(self, urb: UrbRef<'_>, status: i32) -> Result {
+        // SAFETY: the HCD is valid (type invariant); `UrbRef` guarantees the URB pointer is.
+        errno_result(unsafe { ffi::vusbkey_urb_check_unlink(self.as_ptr(), urb.0.as_ptr(), status) })
+    }
+
+    /// `usb_hcd_unlink_urb_from_ep`: takes `urb` off its endpoint before giveback.
+    pub(crate) fn unlink_from_ep(self, urb: &Urb) {
+        // SAFETY: the HCD is valid (type invariant); `urb` is linked to it (`Urb` invariant).
+        unsafe { ffi::vusbkey_urb_unlink(self.as_ptr(), urb.0.as_ptr()) }
+    }
+
+    /// `usb_hcd_giveback_urb`: hands `urb` back to its submitter; consumes the handle.
+    /// Must be called without HCD locks held: the completion handler may resubmit.
+    pub(crate) fn giveback(self, urb: Urb, status: i32) {
+        // SAFETY: the HCD is valid; `urb` is ours and was unlinked from its endpoint by the
+        // caller (`unlink_from_ep`); the handle is consumed, so it is not used afterwards.
+        unsafe { ffi::vusbkey_urb_giveback(self.as_ptr(), urb.0.as_ptr(), status) }
+    }
+
+    /// Sets `hcd->state` to running or suspended.
+    pub(crate) fn set_running(self, running: bool) {
+        // SAFETY: the HCD is valid (type invariant).
+        unsafe { ffi::vusbkey_hcd_set_running(self.as_ptr(), running) }
+    }
+
+    /// `HCD_HW_ACCESSIBLE`: false while the controller is suspended or being removed.
+    pub(crate) fn hw_accessible(self) -> bool {
+        // SAFETY: the HCD is valid (type invariant).
+        unsafe { ffi::vusbkey_hcd_hw_accessible(self.as_ptr()) }
+    }
+
+    /// `usb_hcd_poll_rh_status`: lets the hub driver see new port change bits. Takes
+    /// usbcore's root-hub lock and calls `hub_status_data`: call without our lock held.
+    pub(crate) fn poll_rh_status(self) {
+        // SAFETY: the HCD is valid (type invariant).
+        unsafe { ffi::vusbkey_hcd_poll_rh_status(self.as_ptr()) }
+    }
+
+    /// `usb_hcd_resume_root_hub`: asks usbcore to resume a suspended root hub (any context).
+    pub(crate) fn resume_root_hub(self) {
+        // SAFETY: the HCD is valid (type invariant).
+        unsafe { ffi::vusbkey_hcd_resume_root_hub(self.as_ptr()) }
+    }
+}
+
+/// An URB usbcore passed to a callback, borrowed for that call (e.g. `urb_dequeue`).
+#[derive(Clone, Copy)]
+pub(crate) struct UrbRef<'a>(NonNull<RawUrb>, core::marker::PhantomData<&'a RawUrb>);
+
+impl UrbRef<'_> {
+    /// Wraps the URB pointer a callback received.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or an URB that usbcore keeps alive for the lifetime chosen by the caller.
+    pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
+        NonNull::new(ptr).map(|p| Self(p, core::marker::PhantomData))
+    }
+}
+
+/// Identifies an endpoint (`struct usb_host_endpoint *`) by address; never dereferenced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EndpointId(*const HostEndpoint);
+
+impl EndpointId {
+    /// Wraps an endpoint pointer received from usbcore.
+    pub(crate) fn new(ep: *const HostEndpoint) -> Self {
+        Self(ep)
+    }
+}
+
+/// Pipe type of an URB (`usb_pipetype`, include/linux/usb.h).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PipeType {
+    /// `PIPE_ISOCHRONOUS`.
+    Isochronous,
+    /// `PIPE_INTERRUPT`.
+    Interrupt,
+    /// `PIPE_CONTROL`.
+    Control,
+    /// `PIPE_BULK`.
+    Bulk,
+}
+
+/// What the transfer code needs from an URB, copied out of it.
+#[derive(Clone, Copy)]
+pub(crate) struct UrbParams {
+    /// Transfer type.
+    pub(crate) pipe_type: PipeType,
+    /// Device address on the bus (`usb_pipedevice`).
+    pub(crate) device: u8,
+    /// Endpoint address with the direction bit (`0x81`, `0x02`, ...).
+    pub(crate) endpoint: u8,
+    /// Direction is IN (device to host).
+    pub(crate) is_in: bool,
+    /// `URB_SHORT_NOT_OK`: a short IN transfer is an error (`-EREMOTEIO`).
+    pub(crate) short_not_ok: bool,
+    /// `transfer_buffer_length`.
+    pub(crate) length: u32,
+}
+
+/// `URB_SHORT_NOT_OK` (include/linux/usb.h).
+const URB_SHORT_NOT_OK: u32 = 0x0001;
+
+/// An URB owned by this HCD: from `usb_hcd_link_urb_to_ep` in `urb_enqueue` until
+/// [`Hcd::giveback`] consumes the handle. There is exactly one handle per URB.
+pub(crate) struct Urb(NonNull<RawUrb>);
+
+// SAFETY: an URB may be completed by any thread; the handle is unique, so moving it moves
+// the ownership usbcore granted.
+unsafe impl Send for Urb {}
+
+impl Urb {
+    /// Takes ownership of an URB passed to `urb_enqueue`.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or an URB just submitted to this HCD, not given back yet, and no other
+    /// [`Urb`] for it exists.
+    pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
+        NonNull::new(ptr).map(Self)
+    }
+
+    fn raw_info(&self) -> ffi::UrbInfo {
+        let mut info = ffi::UrbInfo {
+            pipe: 0,
+            transfer_flags: 0,
+            length: 0,
+            num_sgs: 0,
+            buffer: ptr::null_mut(),
+            sg: ptr::null_mut(),
+            setup: ptr::null(),
+        };
+        // SAFETY: the URB is valid while we own it (type invariant); `info` is writable.
+        unsafe { ffi::vusbkey_urb_get_info(self.0.as_ptr(), &mut info) };
+        info
+    }
+
+    /// Pipe, direction, flags and length (include/linux/usb.h pipe encoding).
+    pub(crate) fn params(&self) -> UrbParams {
+        let info = self.raw_info();
+        let pipe = info.pipe;
+        UrbParams {
+            pipe_type: match (pipe >> 30) & 3 {
+                0 => PipeType::Isochronous,
+                1 => PipeType::Interrupt,
+                2 => PipeType::Control,
+                _ => PipeType::Bulk,
+            },
+            device: ((pipe >> 8) & 0x7f) as u8,
+            endpoint: (((pipe >> 15) & 0xf) as u8) | (pipe & 0x80) as u8,
+            is_in: pipe & 0x80 != 0,
+            short_not_ok: info.transfer_flags & URB_SHORT_NOT_OK != 0,
+            length: info.length,
+        }
+    }
+
+    /// `urb->unlinked`: non-zero (the unlink status) once `usb_hcd_check_unlink_urb` passed.
+    /// Read it under the HCD lock, which `urb_dequeue` holds when it sets it.
+    pub(crate) fn unlinked(&self) -> i32 {
+        // SAFETY: the URB is valid while we own it (type invariant).
+        unsafe { ffi::vusbkey_urb_unlinked(self.0.as_ptr()) }
+    }
+
+    /// Sets `urb->actual_length`.
+    pub(crate) fn set_actual_length(&mut self, len: u32) {
+        // SAFETY: the URB is valid and ours (type invariant).
+        unsafe { ffi::vusbkey_urb_set_actual_length(self.0.as_ptr(), len) }
+    }
+
+    /// The 8-byte SETUP packet of a control URB.
+    pub(crate) fn setup(&self) -> Option<[u8; 8]> {
+        let info = self.raw_info();
+        if info.setup.is_null() {
+            return None;
+        }
+        let mut setup = [0u8; 8];
+        // SAFETY: usbcore requires `setup_packet` of a control URB to point to 8 readable
+        // bytes for as long as the URB is submitted (URB.rst); `setup` is a distinct local.
+        unsafe { ptr::copy_nonoverlapping(info.setup, setup.as_mut_ptr(), 8) };
+        Some(setup)
+    }
+
+    /// The URB's data buffer as slices, in transfer order, `transfer_buffer_length` bytes in
+    /// all: one slice for `transfer_buffer`, or one per scatterlist entry.
+    ///
+    /// `Ok(None)` if the scatterlist entries overlap (possible with, e.g., `readv` on
+    /// `O_DIRECT` with a buffer given twice): mutable slices must not alias, so the caller
+    /// then goes through a bounce buffer and [`Urb::scatter`].
+    pub(crate) fn buffers(&mut self) -> Result<Option<KVec<&mut [u8]>>> {
+        let spans = self.spans()?;
+        let mut sorted = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
+        sorted.extend_from_slice(&spans, GFP_KERNEL)?;
+        sorted.sort_unstable_by_key(|&(start, _)| start as usize);
+        if sorted
+            .windows(2)
+            .any(|w| (w[0].0 as usize).saturating_add(w[0].1) > w[1].0 as usize)
+        {
+            return Ok(None);
+        }
+        let mut out = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
+        for &(start, len) in spans.iter() {
+            // SAFETY: `spans` lists the URB's buffer, which usbcore hands to the HCD for its
+            // exclusive use from enqueue to giveback (URB.rst), mapped in the direct map
+            // (no highmem, see the `compile_error!` above); the spans were just checked not
+            // to overlap, and the slices borrow `self` mutably, so they end before giveback.
+            out.push(unsafe { core::slice::from_raw_parts_mut(start, len) }, GFP_KERNEL)?;
+        }
+        Ok(Some(out))
+    }
+
+    /// Copies `src` into the URB's buffer in transfer order (the bounce-buffer path of
+    /// [`Urb::buffers`]); returns the number of bytes copied.
+    pub(crate) fn scatter(&mut self, src: &[u8]) -> Result<usize> {
+        let mut done = 0;
+        for (start, len) in self.spans()? {
+            let n = len.min(src.len() - done);
+            // SAFETY: as in `buffers`, `start..start+len` is URB memory we may write; `src`
+            // is a separate kernel buffer; entries are written one at a time, in order.
+            unsafe { ptr::copy_nonoverlapping(src[done..].as_ptr(), start, n) };
+            done += n;
+        }
+        Ok(done)
+    }
+
+    /// Copies the URB's buffer, in transfer order, into one new vector (OUT transfers).
+    pub(crate) fn gather(&mut self) -> Result<KVec<u8>> {
+        let spans = self.spans()?;
+        let total = spans.iter().map(|s| s.1).sum();
+        let mut out = KVec::with_capacity(total, GFP_KERNEL)?;
+        for &(start, len) in spans.iter() {
+            // SAFETY: as in `buffers`; shared reads only, so overlapping entries are fine.
+            out.extend_from_slice(unsafe { core::slice::from_raw_parts(start, len) }, GFP_KERNEL)?;
+        }
+        Ok(out)
+    }
+
+    /// Start and length of each piece of the buffer, `transfer_buffer_length` bytes in all.
+    fn spans(&self) -> Result<KVec<(*mut u8, usize)>> {
+        let info = self.raw_info();
+        let mut left = info.length as usize;
+        if info.num_sgs == 0 {
+            let mut out = KVec::with_capacity(1, GFP_KERNEL)?;
+            if left > 0 {
+                if info.buffer.is_null() {
+                    return Err(EINVAL);
+                }
+                out.push((info.buffer.cast::<u8>(), left), GFP_KERNEL)?;
+            }
+            return Ok(out);
+        }
+        let mut out = KVec::with_capacity(info.num_sgs as usize, GFP_KERNEL)?;
+        let mut sg = info.sg;
+        for _ in 0..info.num_sgs {
+            if left == 0 || sg.is_null() {
+                break;
+            }
+            // SAFETY: `sg` is one of the first `num_sgs` entries of the URB's scatterlist,
+            // valid while the URB is submitted.
+            let (virt, len) = unsafe { (ffi::vusbkey_sg_virt(sg), ffi::vusbkey_sg_len(sg)) };
+            let len = (len as usize).min(left);
+            if len > 0 {
+                out.push((virt.cast::<u8>(), len), GFP_KERNEL)?;
+            }
+            left -= len;
+            // SAFETY: as above; `sg_next` follows chained scatterlists.
+            sg = unsafe { ffi::vusbkey_sg_next(sg) };
+        }
+        if left != 0 {
+            // The scatterlist is shorter than transfer_buffer_length.
+            return Err(EINVAL);
+        }
+        Ok(out)
+    }
+}
+
+/// FIFO of owned URBs, linked through `urb->hcpriv` (the HCD's field): no allocation, so
+/// `urb_enqueue` cannot fail for lack of memory whatever context it is called in.
+pub(crate) struct UrbQueue {
+    head: Option<Urb>,
+    tail: *mut RawUrb,
+}
+
+// SAFETY: the queue only holds `Urb`s, which are `Send`; `tail` aliases the last of them.
+unsafe impl Send for UrbQueue {}
+
+impl UrbQueue {
+    /// An empty queue.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: None,
+            tail: ptr::null_mut(),
+        }
+    }
+
+    /// Appends `urb`.
+    pub(crate) fn push(&mut self, urb: Urb) {
+        let raw = urb.0.as_ptr();
+        // SAFETY: `urb` is ours, so is its `hcpriv`; terminate the list at it.
+        unsafe { ffi::vusbkey_urb_set_next(raw, ptr::null_mut()) };
+        if self.head.is_none() {
+            self.head = Some(urb);
+        } else {
+            // SAFETY: `tail` is the last URB of the queue, which we own.
+            unsafe { ffi::vusbkey_urb_set_next(self.tail, raw) };
+            core::mem::forget(urb); // now owned through the list links
+        }
+        self.tail = raw;
+    }
+
+    /// Removes and returns the oldest URB.
+    pub(crate) fn pop(&mut self) -> Option<Urb> {
+        let head = self.head.take()?;
+        // SAFETY: `head` is ours; its `hcpriv` is the next queued URB or NULL (set by `push`).
+        let next = unsafe { ffi::vusbkey_urb_next(head.0.as_ptr()) };
+        // SAFETY: `next` is NULL or a queued URB, owned by the queue; it becomes the head,
+        // the only handle to it.
+        self.head = unsafe { Urb::from_raw(next) };
+        if self.head.is_none() {
+            self.tail = ptr::null_mut();
+        }
+        Some(head)
+    }
+
+    /// Whether the queue is empty.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// How many queued URBs were submitted to endpoint `ep`.
+    pub(crate) fn count_for(&self, ep: EndpointId) -> usize {
+        let mut n = 0;
+        let mut cur = self.head.as_ref().map_or(ptr::null_mut(), |u| u.0.as_ptr());
+        while !cur.is_null() {
+            // SAFETY: `cur` is a queued URB, owned by the queue.
+            if EndpointId(unsafe { ffi::vusbkey_urb_ep(cur) }) == ep {
+                n += 1;
+            }
+            // SAFETY: as above; `hcpriv` links to the next queued URB or is NULL.
+            cur = unsafe { ffi::vusbkey_urb_next(cur) };
+        }
+        n
+    }
+}

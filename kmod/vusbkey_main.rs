@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! vusbkey: a software USB host controller serving a read-only key disk (crate root).
+//!
+//! `insmod vusbkey.ko` registers a platform device, whose driver creates a USB 2.0 host
+//! controller (HCD) with a one-port root hub; behind the port sits the mass-storage device
+//! of `device/`, whose disk is the FAT image compiled into this module. See README.md for
+//! the design (and why the C side is a shim, not a bindgen step).
+//!
+//! Contents, C side first:
+//! - `shim.h`, `shim.c`: module parameters, the `hc_driver` / `platform_driver` / sysfs
+//!   tables, one-line wrappers. [`ffi`] mirrors `shim.h`.
+//! - [`platform`]: probe/remove of the platform device, its sysfs attributes.
+//! - [`hc_ops`]: the `hc_driver` callbacks, thin shims onto [`hcd::VHcd`].
+//! - [`usb`]: safe handles on `struct usb_hcd` and `struct urb`, URB queue and buffers.
+//! - [`irqlock`]: an IRQ-safe spinlock for the kernel crate's `Lock`.
+//! - [`wq`]: the module's workqueue, where transfers run.
+//! - [`params`]: module parameters to USB identity.
+//!
+//! Safe code only (no C):
+//! - [`hcd`]: the controller: URB queue, worker, port state, connect, suspend.
+//! - [`roothub`]: the root hub's port and hub class requests (USB 2.0 chapter 11).
+//! - [`transfer`]: one URB against the device model.
+//! - [`image`]: the compiled-in image as a block device.
+//! - `device`: the USB mass-storage device model (a `no_std` crate shared with user space).
+
+use kernel::prelude::*;
+
+// The device crate is also built by Cargo as a library whose API is `pub`; here it is a
+// private module and the module uses only part of that API.
+#[allow(unreachable_pub, dead_code)]
+#[path = "device/lib.rs"]
+mod device;
+
+mod ffi;
+mod hc_ops;
+mod hcd;
+mod image;
+mod irqlock;
+mod params;
+mod platform;
+mod roothub;
+mod transfer;
+mod usb;
+mod wq;
+
+module! {
+    type: VusbKey,
+    name: "vusbkey",
+    author: "vusbkey developers",
+    description: "Virtual USB authentication key",
+    license: "GPL",
+}
+
+/// Version of vusbkey, kept equal to the workspace version (checked by `cargo xtask kmod`).
+const VERSION: &str = "0.1.0";
+
+/// The loaded module: owns the platform driver, device and workqueue.
+struct VusbKey;
+
+impl kernel::Module for VusbKey {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        pr_info!(
+            "vusbkey {} loaded: image {} bytes, sha256 {}\n",
+            VERSION,
+            image::size(),
+            image::sha256()
+        );
+        // Bad parameters fail the load here, with the reason logged, before anything exists.
+        params::identity()?;
+        wq::create()?;
+        // SAFETY: registers shim.c's driver and device; their callbacks are in this module,
+        // which `Drop` unregisters before it goes.
+        if let Err(e) = usb::errno_result(unsafe { ffi::vusbkey_platform_register() }) {
+            wq::destroy();
+            return Err(e);
+        }
+        Ok(VusbKey)
+    }
+}
+
+impl Drop for VusbKey {
+    fn drop(&mut self) {
+        // SAFETY: registered in `init`; removing the device removes the HCD synchronously.
+        unsafe { ffi::vusbkey_platform_unregister() };
+        wq::destroy();
+        pr_info!("vusbkey unloaded\n");
+    }
+}

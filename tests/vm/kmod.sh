@@ -1,0 +1,442 @@
+# kmod: vusbkey.ko in the debug kernel (issue 6). Sourced by /init after /vusbkey/lib.sh.
+# Needs: /vusbkey/vusbkey.ko, the image it carries at /vusbkey/image.img, the reference
+# modules in /vusbkey/ref/, sg3-utils on PATH. Optional: /vusbkey/token.pst, the token file
+# the image should carry (else the token check only proves the file is readable).
+
+KO=/vusbkey/vusbkey.ko
+IMG=/vusbkey/image.img
+REF=/vusbkey/ref
+PDEV=/sys/devices/platform/vusbkey
+IMG_SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
+IMG_SIZE=$(stat -c %s "$IMG")
+DEF_SERIAL=$(echo "$IMG_SHA" | cut -c1-16 | tr a-f A-F)
+
+# ---- helpers ----
+
+command -v progress > /dev/null || progress() { :; }
+
+# Seconds since boot, to 10 ms.
+now() { cut -d' ' -f1 /proc/uptime; }
+# Elapsed seconds between two `now` values, as a decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds.
+wait_for() {
+	n=$(($1 * 20))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" > /dev/null 2>&1 && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# usb_dev VID PID: the sysfs directory of the USB device with these ids.
+usb_dev() {
+	for d in /sys/bus/usb/devices/*; do
+		[ -f "$d/idVendor" ] || continue
+		if [ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# disk_of WORD: the sdX whose sysfs path contains WORD (vusbkey or dummy_hcd), with its node.
+disk_of() {
+	for b in /sys/block/sd*; do
+		[ -e "$b" ] || continue
+		case $(readlink -f "$b") in
+		*"$1"*)
+			[ -b "/dev/${b##*/}" ] || return 1
+			echo "${b##*/}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# sg_of sdX: its SCSI generic node.
+sg_of() { echo "/dev/$(ls "/sys/block/$1/device/scsi_generic/")"; }
+
+# no_disk WORD: no sdX of WORD any more.
+no_disk() { ! disk_of "$1"; }
+
+# no_usb_dev VID PID: no such USB device.
+no_usb_dev() { ! usb_dev "$@"; }
+
+# mark_log writes a unique marker into the kernel log; log_since_mark prints what came after
+# it (robust to the ring buffer wrapping, unlike line counts); new_log_has WORD greps that.
+mark_n=0
+mark_log() {
+	mark_n=$((mark_n + 1))
+	log_mark="vusbkey-kmod-test-mark-$mark_n"
+	echo "$log_mark" > /dev/kmsg
+}
+log_since_mark() { dmesg | sed -n "/$log_mark\$/,\$p"; }
+new_log_has() { log_since_mark | grep -q "$1"; }
+
+# attr_is FILE VALUE
+attr_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
+# Unloads vusbkey if loaded (best effort; checks are explicit elsewhere).
+unload() { grep -q '^vusbkey ' /proc/modules && rmmod vusbkey; true; }
+
+# load ARGS...: insmod and wait (10 s) for the disk; prints the seconds it took.
+load() {
+	t0=$(now)
+	insmod "$KO" "$@" || return 1
+	wait_for 10 disk_of vusbkey || return 1
+	elapsed "$t0" "$(now)"
+}
+
+# A new device appears at once, not after usb-storage's default 1 s settle delay
+# (the reference in ../shared/TOOLCHAIN.md was measured the same way).
+echo 0 > /sys/module/usb_storage/parameters/delay_use
+
+# ---- load, identity, sysfs ----
+
+progress "kmod: load, enumerate, read"
+
+if secs=$(load); then
+	pass kmod-insmod "disk after ${secs}s"
+else
+	fail kmod-insmod "$(dmesg | grep vusbkey | tail -n 1)"
+fi
+check kmod-load-logged sh -c "dmesg | grep -q 'vusbkey.*loaded: image $IMG_SIZE bytes, sha256 $IMG_SHA'"
+check kmod-sysfs-sha256 attr_is $PDEV/image_sha256 "$IMG_SHA"
+check kmod-sysfs-size attr_is $PDEV/image_size "$IMG_SIZE"
+check kmod-sysfs-connected attr_is $PDEV/connected 1
+check kmod-sysfs-ro sh -c "! echo x > $PDEV/image_sha256"
+
+dev=$(usb_dev 1209 0001)
+if [ -n "$dev" ]; then
+	pass kmod-enum-ids "$dev 1209:0001"
+	check kmod-enum-serial attr_is "$dev/serial" "$DEF_SERIAL"
+	check kmod-enum-manufacturer attr_is "$dev/manufacturer" vusbkey
+	check kmod-enum-product attr_is "$dev/product" "vusbkey authentication key"
+	check kmod-enum-speed attr_is "$dev/speed" 480
+	check kmod-enum-class attr_is "$dev/${dev##*/}:1.0/bInterfaceClass" 08
+	check kmod-enum-subclass attr_is "$dev/${dev##*/}:1.0/bInterfaceSubClass" 06
+	check kmod-enum-protocol attr_is "$dev/${dev##*/}:1.0/bInterfaceProtocol" 50
+	check kmod-usb-storage-bound sh -c "readlink $dev/${dev##*/}:1.0/driver | grep -q usb-storage"
+else
+	fail kmod-enum-ids "no USB device 1209:0001"
+fi
+
+# ---- the disk ----
+
+sd=$(disk_of vusbkey)
+if [ -n "$sd" ]; then
+	check kmod-disk-size attr_is "/sys/block/$sd/size" $((IMG_SIZE / 512))
+	check kmod-disk-ro attr_is "/sys/block/$sd/ro" 1
+	check kmod-disk-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
+	check kmod-disk-sha256-direct sh -c "dd if=/dev/$sd bs=64k iflag=direct 2>/dev/null | sha256sum | grep -q ^$IMG_SHA"
+
+	mkdir -p /mnt/key /mnt/rw
+	if mount -t vfat -o ro "/dev/$sd" /mnt/key; then
+		pass kmod-mount-ro
+		token=$(find /mnt/key -type f | grep -i -E 'token|\.pst$' | head -n 1)
+		if [ -z "$token" ]; then
+			fail kmod-token "no token file in $(ls /mnt/key | tr '\n' ' ')"
+		elif [ -f /vusbkey/token.pst ]; then
+			check kmod-token cmp "$token" /vusbkey/token.pst
+		else
+			check kmod-token sh -c "[ -s '$token' ] && cat '$token' > /dev/null"
+		fi
+		umount /mnt/key
+	else
+		fail kmod-mount-ro "mount failed"
+	fi
+	# A read-write mount is refused, or falls back to read-only.
+	if mount -t vfat "/dev/$sd" /mnt/rw 2> /dev/null; then
+		check kmod-mount-rw-refused sh -c "grep ' /mnt/rw ' /proc/mounts | grep -q '[ ,]ro[ ,]'"
+		umount /mnt/rw
+	else
+		pass kmod-mount-rw-refused "mount refused"
+	fi
+	# Writes: refused by the block layer (disk is read-only), and by the device itself once
+	# the block layer is told the disk is writable: WRITE gets an I/O error (DATA PROTECT).
+	check kmod-write-refused sh -c "! dd if=/dev/zero of=/dev/$sd bs=512 count=1 oflag=direct 2>/dev/null"
+	blockdev --setrw "/dev/$sd"
+	check kmod-write-eio sh -c "! dd if=/dev/zero of=/dev/$sd bs=4096 count=4 seek=1 oflag=direct 2>/dev/null"
+	blockdev --setro "/dev/$sd"
+	echo 3 > /proc/sys/vm/drop_caches
+	check kmod-unchanged-after-write sh -c "dd if=/dev/$sd bs=64k iflag=direct 2>/dev/null | sha256sum | grep -q ^$IMG_SHA"
+fi
+
+# ---- unplug and replug ----
+
+echo 0 > $PDEV/connected
+check kmod-unplug-gone wait_for 10 no_disk vusbkey
+check kmod-unplug-attr attr_is $PDEV/connected 0
+check kmod-unplug-no-usb-dev no_usb_dev 1209 0001
+echo 1 > $PDEV/connected
+check kmod-replug-back wait_for 10 disk_of vusbkey
+sd=$(disk_of vusbkey)
+check kmod-replug-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
+check kmod-connected-bad-value sh -c "! echo maybe > $PDEV/connected"
+
+# Unplug/replug storm while a reader runs: the disk must come back intact, nothing may hang.
+(while :; do
+	d=$(disk_of vusbkey) && dd if=/dev/$d of=/dev/null bs=64k iflag=direct 2> /dev/null
+	sleep 0.05
+done) &
+storm_reader=$!
+i=0
+while [ $i -lt 10 ]; do
+	echo 0 > $PDEV/connected
+	sleep 0.$((i % 4))
+	echo 1 > $PDEV/connected
+	sleep 0.$(((i + 2) % 5))
+	i=$((i + 1))
+done
+kill $storm_reader
+wait $storm_reader 2> /dev/null
+check kmod-storm-back wait_for 15 disk_of vusbkey
+sd=$(disk_of vusbkey)
+check kmod-storm-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
+
+# ---- suspend: root hub autosuspend while unplugged, device autosuspend (needs CONFIG_PM) ----
+
+if [ -f /sys/bus/usb/devices/usb1/power/control ]; then
+	rh=$(readlink -f $PDEV/usb*)
+	echo 0 > $PDEV/connected
+	check kmod-rh-autosuspend wait_for 10 attr_is "$rh/power/runtime_status" suspended
+	echo 1 > $PDEV/connected
+	check kmod-rh-resume-on-connect wait_for 10 disk_of vusbkey
+	dev=$(usb_dev 1209 0001)
+	echo 0 > "$dev/power/autosuspend_delay_ms"
+	echo auto > "$dev/power/control"
+	check kmod-dev-autosuspend wait_for 10 attr_is "$dev/power/runtime_status" suspended
+	check kmod-dev-resume-read sh -c "dd if=/dev/$(disk_of vusbkey) bs=64k iflag=direct 2>/dev/null | sha256sum | grep -q ^$IMG_SHA"
+	echo on > "$dev/power/control"
+else
+	pass kmod-suspend "skipped: kernel without CONFIG_PM"
+fi
+check kmod-rmmod rmmod vusbkey
+
+# ---- parameters ----
+
+progress "kmod: parameters"
+
+if load vendor_id=0x1234 product_id=0xabcd serial=0123456789ABCDEF manufacturer=Acme 'product="Key X"' > /dev/null; then
+	dev=$(usb_dev 1234 abcd)
+	check kmod-param-ids test -n "$dev"
+	check kmod-param-serial attr_is "$dev/serial" 0123456789ABCDEF
+	check kmod-param-manufacturer attr_is "$dev/manufacturer" Acme
+	check kmod-param-product attr_is "$dev/product" "Key X"
+else
+	fail kmod-param-ids "load with parameters failed"
+fi
+unload
+# Each must fail insmod with a kernel log line naming the problem.
+for bad in serial=12345 serial=0123456789ABCDEG serial= vendor_id=0x10000 product_id=-1; do
+	mark_log
+	if insmod "$KO" "$bad" 2> /dev/null; then
+		fail "kmod-param-invalid-$bad" "insmod succeeded"
+		unload
+	else
+		check "kmod-param-invalid-$bad" new_log_has vusbkey
+	fi
+done
+
+# ---- rmmod at awkward moments ----
+
+progress "kmod: 100 insmod/rmmod cycles, rmmod while busy"
+
+# Load/unload cycles: mostly straight away (mid-enumeration), every 10th with the disk up.
+ok=0
+t0=$(now)
+i=0
+while [ $i -lt 100 ]; do
+	insmod "$KO" || break
+	[ $((i % 10)) = 9 ] && { wait_for 10 disk_of vusbkey || break; }
+	rmmod vusbkey || break
+	i=$((i + 1))
+	ok=$i
+done
+if [ $ok = 100 ]; then
+	pass kmod-cycles "100 insmod/rmmod in $(elapsed "$t0" "$(now)")s"
+else
+	fail kmod-cycles "stopped at cycle $ok"
+	unload
+fi
+
+# rmmod with the file system mounted.
+if load > /dev/null && mount -t vfat -o ro "/dev/$(disk_of vusbkey)" /mnt/key; then
+	check kmod-rmmod-mounted timeout 60 rmmod vusbkey
+	ls -R /mnt/key > /dev/null 2>&1
+	check kmod-umount-after-rmmod umount /mnt/key
+else
+	fail kmod-rmmod-mounted "could not load and mount"
+fi
+unload
+
+# rmmod while readers run (direct and buffered I/O).
+if load > /dev/null; then
+	sd=$(disk_of vusbkey)
+	(while dd if=/dev/$sd of=/dev/null bs=128k iflag=direct 2> /dev/null; do :; done) &
+	r1=$!
+	(while dd if=/dev/$sd of=/dev/null bs=4k 2> /dev/null; do echo 3 > /proc/sys/vm/drop_caches; done) &
+	r2=$!
+	sleep 1
+	check kmod-rmmod-reading timeout 60 rmmod vusbkey
+	check kmod-readers-end wait_for 30 sh -c "! kill -0 $r1 2>/dev/null && ! kill -0 $r2 2>/dev/null"
+	kill $r1 $r2 2> /dev/null
+else
+	fail kmod-rmmod-reading "could not load"
+fi
+unload
+
+# rmmod with the device open through usbdevfs.
+if load > /dev/null; then
+	dev=$(usb_dev 1209 0001)
+	node=$(printf '/dev/bus/usb/%03d/%03d' "$(cat "$dev/busnum")" "$(cat "$dev/devnum")")
+	(exec 3< "$node"; sleep 5) &
+	holder=$!
+	sleep 0.5
+	check kmod-rmmod-usbfs-open timeout 60 rmmod vusbkey
+	kill $holder 2> /dev/null
+	wait $holder 2> /dev/null
+else
+	fail kmod-rmmod-usbfs-open "could not load"
+fi
+unload
+
+# ---- differential against dummy_hcd + g_mass_storage (ro=1), and timings ----
+
+progress "kmod: differential against dummy_hcd + g_mass_storage"
+
+ref_loaded=1
+for m in configfs udc-core libcomposite usb_f_mass_storage dummy_hcd; do
+	insmod "$REF/$m.ko" 2> /dev/null || grep -q "^$(echo $m | tr - _) " /proc/modules || ref_loaded=0
+done
+t0=$(now)
+insmod "$REF/g_mass_storage.ko" file=$IMG ro=1 removable=0 || ref_loaded=0
+if [ $ref_loaded = 1 ] && wait_for 20 disk_of dummy_hcd; then
+	ref_secs=$(elapsed "$t0" "$(now)")
+	our_secs=$(load)
+	pass kmod-insmod-to-disk "vusbkey ${our_secs}s, dummy_hcd+g_mass_storage ${ref_secs}s"
+	ours=$(disk_of vusbkey)
+	ref=$(disk_of dummy_hcd)
+	sgo=$(sg_of "$ours")
+	sgr=$(sg_of "$ref")
+	mkdir -p /tmp/diff
+	run_both() { # run_both NAME CMD-ARGS... : runs the sg3 tool on both devices
+		name=$1
+		shift
+		"$@" "$sgo" > "/tmp/diff/$name.ours" 2>&1
+		"$@" "$sgr" > "/tmp/diff/$name.ref" 2>&1
+		if ! diff "/tmp/diff/$name.ref" "/tmp/diff/$name.ours" > "/tmp/diff/$name.diff"; then
+			echo "--- differential $name (- dummy_hcd/g_mass_storage, + vusbkey)"
+			cat "/tmp/diff/$name.diff"
+		fi
+	}
+	same() { # same NAME FILTER: what FILTER picks from both outputs is equal and not empty
+		grep -oE "$2" "/tmp/diff/$1.ours" > "/tmp/diff/$1.o"
+		grep -oE "$2" "/tmp/diff/$1.ref" > "/tmp/diff/$1.r"
+		if [ -s "/tmp/diff/$1.o" ] && cmp -s "/tmp/diff/$1.o" "/tmp/diff/$1.r"; then
+			pass "kmod-diff-$1"
+		else
+			fail "kmod-diff-$1" "ours: $(tr '\n' ' ' < "/tmp/diff/$1.o") ref: $(tr '\n' ' ' < "/tmp/diff/$1.r")"
+		fi
+	}
+	run_both inq sg_inq
+	same inq 'PQual=[0-9]+ +PDT=[0-9]+'
+	run_both readcap sg_readcap
+	same readcap 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
+	run_both readcap16 sg_readcap --16
+	same readcap16 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
+	run_both modes sg_modes
+	same modes 'WP=[01]'
+	run_both requests sg_requests
+	same requests 'Sense key: [A-Za-z ]+|Additional sense: .*'
+	run_both vpd sg_vpd
+	# g_mass_storage has no VPD pages (it rejects EVPD); ours must have 00h and 80h.
+	check kmod-vpd-pages sh -c "grep -q 'Supported VPD pages' /tmp/diff/vpd.ours && grep -q 'Unit serial number' /tmp/diff/vpd.ours"
+	check kmod-vpd-serial sh -c "sg_vpd -p sn $sgo | grep -q $DEF_SERIAL"
+	# Malformed commands: the same sense key (and ASC) from both.
+	last=$(($(cat "/sys/block/$ours/size") - 1))
+	lba=$(printf '%08x' $((last + 1)) | sed 's/../& /g')
+	raw_unknown() { sg_raw -r 64 "$1" ff 00 00 00 00 00; }
+	raw_write() { sg_raw -s 512 -i /dev/zero "$1" 2a 00 00 00 00 00 00 00 01 00; }
+	raw_lba() { sg_raw -r 512 "$1" 28 00 $lba 00 00 01 00; }
+	for t in unknown write lba; do
+		run_both "raw-$t" "raw_$t"
+		same "raw-$t" 'Sense key: [A-Za-z ]+|Additional sense: .*'
+	done
+	check kmod-diff-sha256 sh -c "[ \"\$(sha256sum < /dev/$ours)\" = \"\$(sha256sum < /dev/$ref)\" ]"
+	# Read rate, same VM, same image: direct I/O, 1 MiB requests.
+	for who in ours ref; do
+		eval d=\$$who
+		t0=$(now)
+		dd if=/dev/$d of=/dev/null bs=1M iflag=direct 2> /dev/null
+		eval ${who}_rate=$(awk -v s="$IMG_SIZE" -v t="$(elapsed "$t0" "$(now)")" \
+			'BEGIN { if (t <= 0) t = 0.01; printf "%.1f", s / 1048576 / t }')
+	done
+	pass kmod-read-rate "vusbkey ${ours_rate} MiB/s, dummy_hcd+g_mass_storage ${ref_rate} MiB/s ($((IMG_SIZE / 1024)) KiB image)"
+	unload
+	rmmod g_mass_storage
+else
+	fail kmod-diff-reference "reference gadget did not come up"
+fi
+kernel_log_clean kmod-log-final
+
+# ---- allocation failures during insmod ----
+
+progress "kmod: allocation failures during insmod"
+
+# failslab with a budget: the loading task's slab allocations succeed until they have used
+# SPACE bytes, then all fail. The budgets below end inside module init, probe, HCD or root
+# hub setup (for a module of this size; smaller ones fail in load_module). Each load must
+# fail cleanly or work normally (and unload). Failed allocations make the kernel print stack
+# traces (warn_alloc), so this part comes last and checks the log itself, without
+# "Call Trace", and kmemleak.
+FS=/sys/kernel/debug/failslab
+if [ -d $FS ]; then
+	echo 0 > $FS/verbose
+	echo N > $FS/ignore-gfp-wait
+	echo Y > $FS/task-filter
+	echo 1 > $FS/interval
+	echo -1 > $FS/times
+	mark_log
+	broken=""
+	refused=0
+	loaded=0
+	for space in $(seq 98304 8192 163840); do
+		echo "$space" > $FS/space
+		echo 100 > $FS/probability
+		sh -c "echo 1 > /proc/self/make-it-fail && exec insmod $KO" 2> /dev/null
+		rc=$?
+		echo 0 > $FS/probability
+		if [ $rc = 0 ]; then
+			loaded=$((loaded + 1))
+			rmmod vusbkey || broken="$broken rmmod@$space"
+		else
+			refused=$((refused + 1))
+			grep -q '^vusbkey ' /proc/modules && broken="$broken left-loaded@$space"
+		fi
+	done
+	inits=$(log_since_mark | grep -c 'vusbkey .* loaded: image')
+	reports=$(log_since_mark |
+		grep -E 'BUG:|WARNING:|Oops|KASAN|lockdep|inconsistent lock|general protection|refcount' | head -n 1)
+	leaks=0
+	if [ -w /sys/kernel/debug/kmemleak ]; then
+		echo scan > /sys/kernel/debug/kmemleak
+		echo scan > /sys/kernel/debug/kmemleak
+		leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
+	fi
+	if [ -n "$broken$reports" ] || [ "$leaks" != 0 ]; then
+		[ "$leaks" != 0 ] && cat /sys/kernel/debug/kmemleak
+		fail kmod-failslab "${broken}${reports} leaks=$leaks"
+	else
+		pass kmod-failslab "$refused loads failed cleanly ($inits inside init), $loaded loaded"
+	fi
+	unload
+else
+	pass kmod-failslab "skipped: no failslab in debugfs"
+fi
