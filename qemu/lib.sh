@@ -13,6 +13,11 @@ fail() {
 	echo "$1" >> "$RESULTS_FILE"
 }
 
+# progress TEXT: shown on the host's terminal as it happens.
+progress() {
+	echo "VUSBKEY-PROGRESS $*"
+}
+
 # check NAME CMD...: passes when CMD exits 0; on failure the detail is CMD's last output line.
 check() {
 	name=$1

@@ -1,23 +1,29 @@
-//! `cargo xtask demo`: the end-to-end demonstration.
+//! `cargo xtask demo`: the main job end to end, on embedded defaults.
 
-use std::time::Duration;
-
-use crate::kernel::Flavour;
+use crate::keydisk;
 use crate::paths::Paths;
 use crate::vm;
 
-/// Builds the kernel and the module, boots a VM and loads the module in it.
+/// Makes a demo key, a token for the demo VM and a module carrying it; boots a VM playing
+/// the hypervisor host, which loads the module and starts the demo VM with the key disk
+/// attached (accepted), then a copy of it under another UUID (refused).
 pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
-    println!("demo: builds the kernel on first run (10-20 minutes), then boots a VM and loads vusbkey.ko");
-    let options = vm::Options {
-        flavour: Flavour::Debug,
-        kvm: false,
-        timeout: Duration::from_secs(vm::DEFAULT_TIMEOUT_SECS),
-    };
-    vm::run_suites(paths, &options, &["smoke".to_owned()])?.finish()?;
     println!(
-        "demo: the module loaded and unloaded in the VM. The guest agent and USB passthrough \
-         to a guest VM are not built yet, so the demo stops here."
+        "demo: the first run installs packages and builds a kernel (10-20 minutes on 2 cores); \
+         later runs take a few minutes (VMs run under software emulation)"
     );
+    println!(
+        "demo: the token is for VM {}; the copy runs as {}; keys and image in {}",
+        keydisk::VM_UUID,
+        keydisk::OTHER_UUID,
+        paths.target().join("keys").display()
+    );
+    let options = vm::Options {
+        flavour: None,
+        kvm: false,
+        timeout: None,
+    };
+    vm::run_suites(paths, &options, &["demo".to_owned()])?.finish()?;
+    println!("demo: the genuine VM was accepted and its copy refused (reason=wrong-vm).");
     Ok(())
 }

@@ -41,15 +41,30 @@ impl Initramfs {
         Ok(())
     }
 
+    /// Copies a file of the build machine to the same path in the initramfs.
+    pub(crate) fn add_host_file(&self, source: &Path, mode: u32) -> anyhow::Result<()> {
+        self.add_file(source, relative(source)?, mode)
+    }
+
     /// Adds a dynamically linked program of the build machine, at the same path, with
     /// every shared library `ldd` lists for it.
     pub(crate) fn add_program(&self, sh: &Shell, program: &Path) -> anyhow::Result<()> {
-        self.add_file(program, relative(program)?, 0o755)?;
+        self.add_program_at(sh, program, relative(program)?)
+    }
+
+    /// Adds a dynamically linked program at `dest`, with its shared libraries at their paths.
+    pub(crate) fn add_program_at(
+        &self,
+        sh: &Shell,
+        program: &Path,
+        dest: &str,
+    ) -> anyhow::Result<()> {
+        self.add_file(program, dest, 0o755)?;
         let listing = cmd!(sh, "ldd {program}").quiet().read()?;
         for library in shared_libraries(&listing) {
-            let dest = relative(Path::new(library))?;
-            if !self.root.join(dest).exists() {
-                self.add_file(Path::new(library), dest, 0o755)?;
+            let library = Path::new(library);
+            if !self.root.join(relative(library)?).exists() {
+                self.add_host_file(library, 0o755)?;
             }
         }
         Ok(())

@@ -1,16 +1,22 @@
 //! `cargo xtask`: every automation step of vusbkey, from installing the toolchain to
 //! booting the test VMs.
 
+mod bench;
 mod demo;
 mod initramfs;
 mod kernel;
+mod keydisk;
 mod kmod;
+mod nested_qemu;
 mod paths;
 mod progress;
 mod results;
 mod setup;
+mod suite;
 mod test;
 mod vm;
+
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
@@ -34,25 +40,39 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
     },
-    /// Build vusbkey.ko out of tree against the chosen kernel.
+    /// Build vusbkey.ko out of tree against the chosen kernel, with an image compiled in.
     Kmod {
         /// Kernel flavour to build against.
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
+        /// The FAT image to compile in (from `image-builder build`); default: a demo
+        /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<PathBuf>,
     },
     /// Boot a VM with the module and run guest test suites from `tests/vm/`.
     Vm {
-        /// Kernel flavour to boot.
-        #[arg(long, value_enum, default_value_t = Flavour::Debug)]
-        flavour: Flavour,
+        /// Kernel flavour to boot [default: the suite's own (`# vusbkey-flavour:`), else debug].
+        #[arg(long, value_enum)]
+        flavour: Option<Flavour>,
         /// Suites to run (file stems in `tests/vm/`); default: all of them.
         suites: Vec<String>,
         /// Use KVM instead of TCG (does not work on every host).
         #[arg(long)]
         kvm: bool,
-        /// Kill the VM after this many seconds.
-        #[arg(long, default_value_t = vm::DEFAULT_TIMEOUT_SECS)]
-        timeout: u64,
+        /// Kill each VM after this many seconds [default: the suite's own
+        /// (`# vusbkey-timeout:`), else 600].
+        #[arg(long)]
+        timeout: Option<u64>,
+    },
+    /// Measure vusbkey next to Linux's reference and the memory-copy ceiling (release kernel).
+    Bench {
+        /// Repetitions of each VM measurement.
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Use KVM instead of TCG.
+        #[arg(long)]
+        kvm: bool,
     },
     /// Run every test: formatting, lints, unit tests, the module build and the VM tests.
     Test,
@@ -60,13 +80,28 @@ enum Command {
     Demo,
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths::Paths::discover()?;
     match cli.command {
         Command::Setup => setup::run(),
         Command::Kernel { flavour } => kernel::build(&paths, flavour).map(drop),
-        Command::Kmod { flavour } => kmod::build(&paths, flavour).map(drop),
+        Command::Kmod { flavour, image } => {
+            let (image, variant) = match image {
+                Some(image) => (image, "custom"),
+                None => (keydisk::make(&paths)?.image, "demo"),
+            };
+            kmod::build(&paths, flavour, &image, variant).map(drop)
+        }
         Command::Vm {
             flavour,
             suites,
@@ -76,12 +111,13 @@ fn main() -> anyhow::Result<()> {
             let options = vm::Options {
                 flavour,
                 kvm,
-                timeout: std::time::Duration::from_secs(timeout),
+                timeout: timeout.map(std::time::Duration::from_secs),
             };
             let summary = vm::run_suites(&paths, &options, &suites)?;
             summary.finish()
         }
         Command::Test => test::run(&paths),
+        Command::Bench { runs, kvm } => bench::run(&paths, runs, kvm),
         Command::Demo => demo::run(&paths),
     }
 }

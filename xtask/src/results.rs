@@ -4,6 +4,10 @@ use anyhow::bail;
 
 /// Marks one check's result: `VUSBKEY-RESULT pass|fail NAME DETAIL...`.
 const RESULT: &str = "VUSBKEY-RESULT ";
+/// Marks a progress message for the person watching: `VUSBKEY-PROGRESS TEXT`.
+const PROGRESS: &str = "VUSBKEY-PROGRESS ";
+/// Marks a measurement: `VUSBKEY-METRIC NAME VALUE`.
+const METRIC: &str = "VUSBKEY-METRIC ";
 /// Marks the end of a suite, with the number of result lines the guest printed.
 const DONE: &str = "VUSBKEY-DONE ";
 
@@ -18,26 +22,60 @@ pub(crate) struct Check {
     pub(crate) detail: String,
 }
 
+/// One measurement the guest took.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Metric {
+    /// What was measured, e.g. `seq_mib_s.vusbkey`.
+    pub(crate) name: String,
+    /// The value.
+    pub(crate) value: f64,
+}
+
 /// What one console line means.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub(crate) enum Line {
     /// A check's result.
     Check(Check),
     /// The guest finished, having printed this many results.
     Done(usize),
+    /// A progress message, or the guest agent's verdict, to show as it comes.
+    Progress(String),
+    /// A measurement.
+    Metric(Metric),
     /// Anything else (kernel messages, command output).
     Other,
 }
 
-/// Parses one line of serial console output.
+/// Parses one line of serial console output. A marker may follow other output on the
+/// same line (firmware escape sequences, a kernel message without a newline).
 pub(crate) fn parse(line: &str) -> Line {
     let line = line.trim_end_matches(['\r', '\n']);
-    if let Some(count) = line.strip_prefix(DONE) {
-        return count.trim().parse().map_or(Line::Other, Line::Done);
+    if let Some(at) = line.find(DONE) {
+        return line[at + DONE.len()..]
+            .trim()
+            .parse()
+            .map_or(Line::Other, Line::Done);
     }
-    let Some(rest) = line.strip_prefix(RESULT) else {
+    if let Some(at) = line.find(METRIC) {
+        let mut words = line[at + METRIC.len()..].split_whitespace();
+        return match (words.next(), words.next().and_then(|v| v.parse().ok())) {
+            (Some(name), Some(value)) => Line::Metric(Metric {
+                name: name.to_owned(),
+                value,
+            }),
+            _ => Line::Other,
+        };
+    }
+    if let Some(at) = line.find(PROGRESS) {
+        return Line::Progress(line[at + PROGRESS.len()..].to_owned());
+    }
+    if line.contains("vusbkey-agent: ") {
+        return Line::Progress(line.to_owned());
+    }
+    let Some(at) = line.find(RESULT) else {
         return Line::Other;
     };
+    let rest = &line[at + RESULT.len()..];
     let (verdict, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let (name, detail) = rest.split_once(' ').unwrap_or((rest, ""));
     let passed = match verdict {
@@ -107,6 +145,38 @@ mod tests {
             })
         );
         assert_eq!(parse("VUSBKEY-DONE 7"), Line::Done(7));
+        assert_eq!(
+            parse("\x1bc\x1b[?7l\x1b[2JVUSBKEY-RESULT pass first"),
+            Line::Check(Check {
+                passed: true,
+                name: "first".into(),
+                detail: String::new()
+            })
+        );
+    }
+
+    #[test]
+    fn progress_and_agent_verdicts_are_shown() {
+        assert_eq!(
+            parse("VUSBKEY-PROGRESS starting guest VM"),
+            Line::Progress("starting guest VM".into())
+        );
+        assert_eq!(
+            parse("guest[accepted]| vusbkey-agent: accepted vm=x"),
+            Line::Progress("guest[accepted]| vusbkey-agent: accepted vm=x".into())
+        );
+    }
+
+    #[test]
+    fn metrics_parse() {
+        assert_eq!(
+            parse("VUSBKEY-METRIC seq_mib_s.vusbkey 123.5\r"),
+            Line::Metric(Metric {
+                name: "seq_mib_s.vusbkey".into(),
+                value: 123.5
+            })
+        );
+        assert_eq!(parse("VUSBKEY-METRIC seq_mib_s.vusbkey fast"), Line::Other);
     }
 
     #[test]
@@ -117,7 +187,7 @@ mod tests {
         );
         assert_eq!(parse("VUSBKEY-RESULT maybe x"), Line::Other);
         assert_eq!(parse("VUSBKEY-DONE x"), Line::Other);
-        assert_eq!(parse("echo VUSBKEY-RESULT pass x"), Line::Other);
+        assert_eq!(parse("VUSBKEY-RESULTpass x"), Line::Other);
     }
 
     #[test]

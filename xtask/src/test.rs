@@ -2,9 +2,6 @@
 //! ending with one `N passed, M failed` line.
 
 use std::process::Command;
-use std::time::Duration;
-
-use crate::kernel::Flavour;
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
 use crate::{setup, vm};
@@ -54,9 +51,9 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         );
     }
     let options = vm::Options {
-        flavour: Flavour::Debug,
+        flavour: None,
         kvm: false,
-        timeout: Duration::from_secs(vm::DEFAULT_TIMEOUT_SECS),
+        timeout: None,
     };
     match vm::run_suites(paths, &options, &[]) {
         Ok(vm_summary) => summary.checks.extend(vm_summary.checks),

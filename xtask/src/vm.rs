@@ -7,18 +7,19 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use uuid::Uuid;
 use xshell::Shell;
 
 use crate::initramfs::Initramfs;
-use crate::kernel::Flavour;
-use crate::kmod::{self, Module};
+use crate::kernel::{self, Flavour, Kernel};
+use crate::keydisk::{self, KeyDisk};
+use crate::kmod;
+use crate::nested_qemu;
 use crate::paths::Paths;
 use crate::progress::elapsed;
-use crate::results::{self, Check, Line, Summary};
-
-/// Default hard limit for one VM run.
-pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 600;
+use crate::results::{self, Check, Line, Metric, Summary};
+use crate::suite::Suite;
 
 /// Linux's reference device (dummy_hcd + g_mass_storage) in load order, from the kernel build.
 const REFERENCE_MODULES: &[&str] = &[
@@ -41,78 +42,119 @@ const GUEST_PROGRAMS: &[&str] = &[
     "/usr/bin/sg_turs",
 ];
 
+/// Guest programs of the workspace (package `vusbkey-vmtools`), installed in `/usr/bin`.
+const VMTOOLS: &[&str] = &["diskread", "elapsed"];
+
 /// How to run the VMs.
 pub(crate) struct Options {
-    /// Kernel flavour to boot.
-    pub(crate) flavour: Flavour,
+    /// Kernel flavour to boot, overriding each suite's own.
+    pub(crate) flavour: Option<Flavour>,
     /// KVM instead of TCG.
     pub(crate) kvm: bool,
-    /// Hard limit per VM.
-    pub(crate) timeout: Duration,
+    /// Hard limit per VM, overriding each suite's own.
+    pub(crate) timeout: Option<Duration>,
 }
 
-/// Builds everything, then boots one VM per suite of `tests/vm/` (all when `suites` is empty).
-pub(crate) fn run_suites(
-    paths: &Paths,
-    options: &Options,
-    suites: &[String],
-) -> anyhow::Result<Summary> {
-    let module = kmod::build(paths, options.flavour)?;
-    let suites = if suites.is_empty() {
-        all_suites(paths)?
+/// Builds everything, then boots one VM per suite (all of `tests/vm/` when `names` is
+/// empty), grouped by kernel flavour.
+pub(crate) fn run_suites(paths: &Paths, options: &Options, names: &[String]) -> anyhow::Result<Summary> {
+    let suites = if names.is_empty() {
+        Suite::all(paths)?
     } else {
-        suites.to_vec()
+        names.iter().map(|name| Suite::load(paths, name)).collect::<anyhow::Result<Vec<_>>>()?
     };
-    let dir = paths.target().join("vm").join(options.flavour.to_string());
-    let initrd = dir.join("initramfs.cpio.gz");
-    test_initramfs(paths, &module, &dir.join("initramfs"))?.pack(&Shell::new()?, &initrd)?;
     let mut summary = Summary::default();
-    for suite in &suites {
-        let boot = Boot {
-            kernel: module.kernel.bzimage(),
-            initrd: initrd.clone(),
-            append: format!("vusbkey.suite={suite}"),
-            log: dir.join(format!("{suite}.log")),
-        };
-        for check in boot.run(suite, options)? {
-            summary.add(suite, check);
+    for flavour in [Flavour::Debug, Flavour::Release] {
+        let group: Vec<&Suite> = suites
+            .iter()
+            .filter(|suite| options.flavour.unwrap_or(suite.flavour) == flavour)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let dir = paths.target().join("vm").join(flavour.to_string());
+        let initrd = dir.join("initramfs.cpio.gz");
+        let kernel = test_initramfs(paths, flavour, &dir, &initrd, &group)?;
+        for suite in group {
+            let boot = Boot {
+                kernel: kernel.clone(),
+                flavour,
+                initrd: initrd.clone(),
+                append: format!("vusbkey.suite={}", suite.name),
+                log: dir.join(format!("{}.log", suite.name)),
+                memory_mib: 2048,
+                uuid: None,
+                timeout: options.timeout.unwrap_or(suite.timeout),
+            };
+            for check in boot.run(&suite.name, options.kvm)?.checks {
+                summary.add(&suite.name, check);
+            }
         }
     }
     Ok(summary)
 }
 
-/// The suite names: stems of `tests/vm/*.sh`, sorted.
-fn all_suites(paths: &Paths) -> anyhow::Result<Vec<String>> {
-    let mut suites = Vec::new();
-    for entry in std::fs::read_dir(paths.root.join("tests/vm"))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "sh") {
-            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                suites.push(stem.to_owned());
-            }
-        }
+/// Builds the test VM's initramfs at `out` and returns the kernel to boot with it. It holds
+/// the init, test library and suites, the module with the demo image (and one with the
+/// token altered), the image itself, the reference device, sg3-utils, and for the
+/// end-to-end suite QEMU with a guest VM (release kernel, initramfs with the agent).
+fn test_initramfs(
+    paths: &Paths,
+    flavour: Flavour,
+    dir: &Path,
+    out: &Path,
+    suites: &[&Suite],
+) -> anyhow::Result<PathBuf> {
+    let sh = Shell::new()?;
+    let keys = keydisk::make(paths)?;
+    let module = kmod::build(paths, flavour, &keys.image, "demo")?;
+    let tampered = kmod::build(paths, flavour, &keys.tampered, "tampered")?;
+    let guest_initrd = dir.join("guest-initramfs.cpio.gz");
+    guest_initramfs(paths, &keys, &dir.join("guest-initramfs"))?.pack(&sh, &guest_initrd)?;
+
+    let initramfs = base_initramfs(paths, &module.kernel, &dir.join("initramfs"))?;
+    initramfs.add_file(&paths.root.join("qemu/host.sh"), "vusbkey/host.sh", 0o644)?;
+    for suite in suites {
+        initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }
-    suites.sort();
-    Ok(suites)
+    initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
+    initramfs.add_file(&keys.image, "vusbkey/image.img", 0o644)?;
+    let token = dir.join("token.pst");
+    std::fs::write(&token, format!("{}\n", keys.token))?; // as image-builder stores it
+    initramfs.add_file(&token, "vusbkey/token.pst", 0o644)?;
+    initramfs.add_file(&tampered.ko, "vusbkey/tampered/vusbkey.ko", 0o644)?;
+    for program in GUEST_PROGRAMS {
+        initramfs.add_program(&sh, Path::new(program))?;
+    }
+    nested_qemu::add_qemu(&initramfs, &sh)?;
+    // Guests run the release kernel: the code under test is in the host VM, and a debug
+    // kernel under nested emulation boots several times slower.
+    let guest_kernel = kernel::build(paths, Flavour::Release)?;
+    initramfs.add_file(&guest_kernel.bzimage(), "vusbkey/guest/bzImage", 0o644)?;
+    initramfs.add_file(&guest_initrd, "vusbkey/guest/initramfs.cpio.gz", 0o644)?;
+    let env = format!(
+        "VM_UUID={}\nOTHER_UUID={}\n",
+        keydisk::VM_UUID,
+        keydisk::OTHER_UUID
+    );
+    let env_file = dir.join("e2e.env");
+    std::fs::write(&env_file, env)?;
+    initramfs.add_file(&env_file, "vusbkey/e2e.env", 0o644)?;
+    initramfs.pack(&sh, out)?;
+    Ok(module.kernel.bzimage())
 }
 
-/// The test VM's initramfs: init, test library and suites, the module, the reference device, sg3-utils.
-fn test_initramfs(paths: &Paths, module: &Module, root: &Path) -> anyhow::Result<Initramfs> {
-    let sh = Shell::new()?;
+/// What every VM that runs suites has: `/init`, the test library, the reference device.
+pub(crate) fn base_initramfs(
+    paths: &Paths,
+    kernel: &Kernel,
+    root: &Path,
+) -> anyhow::Result<Initramfs> {
     let initramfs = Initramfs::new(root)?;
     initramfs.add_file(&paths.root.join("qemu/init.sh"), "init", 0o755)?;
     initramfs.add_file(&paths.root.join("qemu/lib.sh"), "vusbkey/lib.sh", 0o644)?;
-    for suite in all_suites(paths)? {
-        let file = format!("{suite}.sh");
-        initramfs.add_file(
-            &paths.root.join("tests/vm").join(&file),
-            &format!("vusbkey/tests/{file}"),
-            0o644,
-        )?;
-    }
-    initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
     for reference in REFERENCE_MODULES {
-        let source = module.kernel.build_dir.join(reference);
+        let source = kernel.build_dir.join(reference);
         let name = source
             .file_name()
             .context("module path")?
@@ -120,9 +162,47 @@ fn test_initramfs(paths: &Paths, module: &Module, root: &Path) -> anyhow::Result
             .into_owned();
         initramfs.add_file(&source, &format!("vusbkey/ref/{name}"), 0o644)?;
     }
-    for program in GUEST_PROGRAMS {
-        initramfs.add_program(&sh, Path::new(program))?;
+    let sh = Shell::new()?;
+    let release = cargo_release(paths, "vusbkey-vmtools")?;
+    for tool in VMTOOLS {
+        initramfs.add_program_at(&sh, &release.join(tool), &format!("usr/bin/{tool}"))?;
     }
+    Ok(initramfs)
+}
+
+/// Builds a package of the workspace in release mode; returns `target/release`.
+pub(crate) fn cargo_release(paths: &Paths, package: &str) -> anyhow::Result<PathBuf> {
+    println!("vm: building {package} (release)");
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--release", "-p", package])
+        .current_dir(&paths.root)
+        .status()?;
+    if !status.success() {
+        bail!("building {package} failed");
+    }
+    Ok(paths.target().join("release"))
+}
+
+/// The guest VM's initramfs: `qemu/guest-init.sh`, the agent, the trusted keys.
+fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result<Initramfs> {
+    let sh = Shell::new()?;
+    let agent = cargo_release(paths, "vusbkey-agent")?.join("vusbkey-agent");
+    let initramfs = Initramfs::new(root)?;
+    let qemu = paths.root.join("qemu");
+    initramfs.add_file(&qemu.join("guest-init.sh"), "init", 0o755)?;
+    initramfs.add_file(&qemu.join("guest-alarm.sh"), "usr/bin/vusbkey-alarm", 0o755)?;
+    initramfs.add_file(
+        &qemu.join("guest-poweroff.sh"),
+        "usr/bin/vusbkey-poweroff",
+        0o755,
+    )?;
+    initramfs.add_program_at(&sh, &agent, "usr/bin/vusbkey-agent")?;
+    initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)?;
+    initramfs.add_file(
+        &keys.other_public,
+        "etc/vusbkey/trusted-other/other.pem",
+        0o644,
+    )?;
     Ok(initramfs)
 }
 
@@ -136,28 +216,52 @@ pub(crate) struct Boot {
     pub(crate) append: String,
     /// Where the serial console goes.
     pub(crate) log: PathBuf,
+    /// The kernel's flavour, for messages.
+    pub(crate) flavour: Flavour,
+    /// Guest memory in MiB.
+    pub(crate) memory_mib: u32,
+    /// The VM's SMBIOS UUID (`-uuid`), when it matters.
+    pub(crate) uuid: Option<Uuid>,
+    /// Hard limit: the VM is killed after it.
+    pub(crate) timeout: Duration,
+}
+
+/// What a VM reported.
+#[derive(Default)]
+pub(crate) struct Report {
+    /// The checks, plus a failed one when the guest hung, crashed or lost result lines.
+    pub(crate) checks: Vec<Check>,
+    /// The measurements.
+    pub(crate) metrics: Vec<Metric>,
 }
 
 impl Boot {
-    /// Boots, streams the console into the log, and returns the checks the guest reported,
-    /// plus a failed check when the guest hung, crashed or lost result lines.
-    pub(crate) fn run(&self, what: &str, options: &Options) -> anyhow::Result<Vec<Check>> {
-        let accel = if options.kvm { "kvm" } else { "tcg" };
+    /// Boots, streams the console into the log, and returns what the guest reported.
+    pub(crate) fn run(&self, what: &str, kvm: bool) -> anyhow::Result<Report> {
+        let accel = if kvm { "kvm" } else { "tcg" };
         println!(
             "vm: booting {what} ({} kernel, {accel}, limit {} s; console log {})",
-            options.flavour,
-            options.timeout.as_secs(),
+            self.flavour,
+            self.timeout.as_secs(),
             self.log.display()
         );
-        let mut child = Command::new("qemu-system-x86_64")
-            .args(["-M", "pc", "-accel", accel, "-m", "2048", "-smp", "2"])
+        let mut qemu = Command::new("qemu-system-x86_64");
+        if let Some(uuid) = self.uuid {
+            qemu.arg("-uuid").arg(uuid.to_string());
+        }
+        let mut child = qemu
+            .args(["-M", "pc", "-accel", accel, "-smp", "2"])
+            .arg("-m")
+            .arg(self.memory_mib.to_string())
             .args(["-nographic", "-no-reboot", "-nic", "none"])
             .arg("-kernel")
             .arg(&self.kernel)
             .arg("-initrd")
             .arg(&self.initrd)
             .arg("-append")
-            .arg(format!("console=ttyS0 quiet panic=-1 {}", self.append))
+            // A 16 MiB log: the checks read new kernel reports by line count, which a
+            // wrapped 128 KiB buffer would hide.
+            .arg(format!("console=ttyS0 quiet panic=-1 log_buf_len=16M {}", self.append))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -177,8 +281,9 @@ impl Boot {
         });
         let mut log = std::fs::File::create(&self.log)?;
         let start = Instant::now();
-        let deadline = start + options.timeout;
-        let mut checks = Vec::new();
+        let deadline = start + self.timeout;
+        let mut report = Report::default();
+        let checks = &mut report.checks;
         let mut done = None;
         let mut timed_out = false;
         loop {
@@ -193,6 +298,8 @@ impl Boot {
                             checks.push(check);
                         }
                         Line::Done(count) => done = Some(count),
+                        Line::Progress(text) => println!("  {text}"),
+                        Line::Metric(metric) => report.metrics.push(metric),
                         Line::Other => {}
                     }
                 }
@@ -211,7 +318,7 @@ impl Boot {
         let verdict = match done {
             _ if timed_out => Some(format!(
                 "VM killed after the {} s limit; the guest hung (see {})",
-                options.timeout.as_secs(),
+                self.timeout.as_secs(),
                 self.log.display()
             )),
             None => Some(format!(
@@ -233,6 +340,6 @@ impl Boot {
             });
         }
         println!("vm: {what} finished in {}", elapsed(start));
-        Ok(checks)
+        Ok(report)
     }
 }

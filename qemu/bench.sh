@@ -1,0 +1,104 @@
+# bench: vusbkey next to Linux's reference (dummy_hcd + g_mass_storage ro=1 serving the
+# same image from tmpfs) and the memory-copy ceiling, in one VM run. Each measurement is
+# one `VUSBKEY-METRIC NAME VALUE` line; the host computes min/median/max and ratios.
+# Runs alternate between the contenders so that drift in the host's speed hits all alike.
+# vusbkey-timeout: 3600
+# vusbkey-flavour: release
+RUNS=$(sed -n 's/.*vusbkey\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+RUNS=${RUNS:-3}
+IMAGE=/vusbkey/bench/image.img
+
+metric() {
+	echo "VUSBKEY-METRIC $1 $2"
+}
+
+# The block device whose USB device has idVendor $1, or nothing.
+disk_of() {
+	for block in /sys/block/sd*; do
+		[ -e "$block" ] || continue
+		dir=$(readlink -f "$block/device")
+		while [ "$dir" != / ]; do
+			if [ -f "$dir/idVendor" ]; then
+				[ "$(cat "$dir/idVendor")" = "$1" ] && echo "/dev/${block##*/}"
+				break
+			fi
+			dir=${dir%/*}
+		done
+	done
+}
+
+# timed_load CMD...: runs CMD (an insmod) and waits for one more SCSI disk; prints seconds.
+timed_load() {
+	before=$(ls -d /sys/block/sd* 2>/dev/null | wc -l)
+	elapsed sh -c "$* && while [ \$(ls -d /sys/block/sd* 2>/dev/null | wc -l) -le $before ]; do usleep 2000; done" 2>&1 |
+		sed -n 's/^seconds=\([0-9.]*\).*/\1/p'
+}
+
+# unload MODULE: rmmod, then wait until its disk is gone (USB disconnects are asynchronous).
+unload() {
+	rmmod "$1"
+	while ls -d /sys/block/sd* > /dev/null 2>&1; do usleep 2000; done
+}
+
+# diskread_value ARGS...: one diskread run; prints the field named by $FIELD.
+diskread_value() {
+	diskread "$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
+}
+
+echo 0 > /sys/module/usb_storage/parameters/delay_use
+for m in configfs udc-core libcomposite usb_f_mass_storage dummy_hcd; do
+	insmod /vusbkey/ref/$m.ko || fail bench-reference-load "insmod $m failed"
+done
+REF_LOAD="insmod /vusbkey/ref/g_mass_storage.ko file=$IMAGE ro=1 removable=1"
+
+progress "bench: insmod to block device, $RUNS runs each"
+i=0
+while [ $i -lt "$RUNS" ]; do
+	metric insmod_s.vusbkey "$(timed_load insmod /vusbkey/vusbkey.ko)"
+	unload vusbkey
+	metric insmod_s.reference "$(timed_load $REF_LOAD)"
+	unload g_mass_storage
+	i=$((i + 1))
+done
+
+progress "bench: loading the module with the ${IMAGE##*/} image ($(wc -c < $IMAGE) bytes) and the reference"
+metric insmod_s.vusbkey_large "$(timed_load insmod /vusbkey/bench/vusbkey.ko)"
+timed_load $REF_LOAD > /dev/null
+VUS=$(disk_of 1209)
+REF=$(disk_of 0525)
+if [ -z "$VUS" ] || [ -z "$REF" ]; then
+	fail bench-disks "vusbkey disk '$VUS', reference disk '$REF'"
+	return
+fi
+check bench-same-bytes sh -c "[ \"\$(sha256sum < $VUS)\" = \"\$(sha256sum < $REF)\" ]"
+
+progress "bench: agent, device present to verdict"
+i=0
+while [ $i -lt "$RUNS" ]; do
+	secs=$(elapsed vusbkey-agent --timeout 0 --trusted-dir /etc/vusbkey/trusted 2>&1 >/dev/null |
+		sed -n 's/^seconds=\([0-9.]*\) exit=0$/\1/p')
+	[ -n "$secs" ] && metric agent_s.vusbkey "$secs" || fail bench-agent "the agent did not accept the key disk"
+	i=$((i + 1))
+done
+
+progress "bench: sequential O_DIRECT reads, 1 MiB blocks, $RUNS runs each"
+FIELD=mib_per_s
+i=0
+while [ $i -lt "$RUNS" ]; do
+	metric seq_mib_s.ceiling "$(diskread_value --buffered $IMAGE)"
+	metric seq_mib_s.vusbkey "$(diskread_value "$VUS")"
+	metric seq_mib_s.reference "$(diskread_value "$REF")"
+	i=$((i + 1))
+done
+
+progress "bench: random 4 KiB O_DIRECT reads for 10 s, $RUNS runs each"
+FIELD=reads_per_s
+i=0
+while [ $i -lt "$RUNS" ]; do
+	metric rand_iops.vusbkey "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$VUS")"
+	metric rand_iops.reference "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$REF")"
+	i=$((i + 1))
+done
+rmmod g_mass_storage
+rmmod vusbkey
+pass bench-done "$RUNS runs"

@@ -1,0 +1,339 @@
+//! `cargo xtask bench`: how fast vusbkey is next to Linux's reference (dummy_hcd +
+//! g_mass_storage ro=1) and the memory-copy ceiling, measured in one VM run on the
+//! release kernel, plus token verification and image building on the host (criterion).
+//! Prints a markdown table and writes it with the raw numbers under `target/bench/`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use serde_json::json;
+use xshell::Shell;
+
+use crate::kernel::Flavour;
+use crate::paths::Paths;
+use crate::results::Metric;
+use crate::suite::Suite;
+use crate::vm::{self, Boot};
+use crate::{keydisk, kmod};
+
+/// The size of the benchmark image (built by image-builder).
+const IMAGE_SIZE: u64 = 256 << 20;
+
+/// Host-side benchmarks: (package, bench target, criterion id, metric name, unit divisor from ns).
+const CRITERION: &[(&str, &str, &str, &str, f64)] = &[
+    ("authkey", "verify", "token_verify", "token_verify_us", 1e3),
+    (
+        "image-builder",
+        "build",
+        "image_build_1mib",
+        "image_build_1mib_ms",
+        1e6,
+    ),
+];
+
+/// Runs the benchmarks; `runs` repetitions of each VM measurement.
+pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
+    let dir = paths.target().join("bench");
+    std::fs::create_dir_all(&dir)?;
+    let keys = keydisk::make(paths)?;
+    let image = dir.join("image.img");
+    std::fs::write(&image, keys.image_of_size(IMAGE_SIZE)?)?;
+    let small = kmod::build(paths, Flavour::Release, &keys.image, "demo")?;
+    let large = kmod::build(paths, Flavour::Release, &image, "bench")?;
+
+    let sh = Shell::new()?;
+    let initramfs = vm::base_initramfs(paths, &small.kernel, &dir.join("initramfs"))?;
+    let suite = Suite::load(paths, "bench")?;
+    initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
+    initramfs.add_file(&small.ko, "vusbkey/vusbkey.ko", 0o644)?;
+    initramfs.add_file(&large.ko, "vusbkey/bench/vusbkey.ko", 0o644)?;
+    initramfs.add_file(&image, "vusbkey/bench/image.img", 0o644)?;
+    let agent = vm::cargo_release(paths, "vusbkey-agent")?.join("vusbkey-agent");
+    initramfs.add_program_at(&sh, &agent, "usr/bin/vusbkey-agent")?;
+    initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)?;
+    let initrd = dir.join("initramfs.cpio.gz");
+    initramfs.pack(&sh, &initrd)?;
+
+    let boot = Boot {
+        kernel: small.kernel.bzimage(),
+        initrd,
+        append: format!("vusbkey.suite=bench vusbkey.bench_runs={runs}"),
+        log: dir.join("bench.log"),
+        memory_mib: 3072,
+        uuid: Some(keydisk::VM_UUID),
+        timeout: suite.timeout,
+        flavour: Flavour::Release,
+    };
+    let report = boot.run("bench", kvm)?;
+    let mut samples = samples(&report.metrics);
+    for (package, target, id, name, divisor) in CRITERION {
+        let ns = criterion(paths, package, target, id)?;
+        samples.insert((*name).to_owned(), vec![ns / divisor]);
+    }
+    let table = table(&samples, runs);
+    println!("\n{table}");
+    std::fs::write(dir.join("results.md"), &table)?;
+    std::fs::write(
+        dir.join("results.json"),
+        serde_json::to_string_pretty(&json_report(&samples, runs))?,
+    )?;
+    println!("bench: results in {}", dir.display());
+    let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
+    if !failed.is_empty() {
+        bail!(
+            "the benchmark VM reported {} failed check(s); see {}",
+            failed.len(),
+            boot.log.display()
+        );
+    }
+    Ok(())
+}
+
+/// Samples by metric name.
+type Samples = BTreeMap<String, Vec<f64>>;
+
+fn samples(metrics: &[Metric]) -> Samples {
+    let mut samples = Samples::new();
+    for metric in metrics {
+        samples
+            .entry(metric.name.clone())
+            .or_default()
+            .push(metric.value);
+    }
+    samples
+}
+
+/// (min, median, max) of a metric.
+fn stats(samples: &Samples, name: &str) -> Option<(f64, f64, f64)> {
+    let mut values = samples.get(name)?.clone();
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some((
+        values[0],
+        values[values.len() / 2],
+        values[values.len() - 1],
+    ))
+}
+
+fn median(samples: &Samples, name: &str) -> Option<f64> {
+    stats(samples, name).map(|(_, median, _)| median)
+}
+
+/// Ratio of two medians.
+fn ratio(samples: &Samples, numerator: &str, denominator: &str) -> Option<f64> {
+    Some(median(samples, numerator)? / median(samples, denominator)?)
+}
+
+/// The ratios the project's targets are stated in: name, value, target, whether met.
+fn ratios(samples: &Samples) -> Vec<(&'static str, Option<f64>, &'static str, Option<bool>)> {
+    let seq_ref = ratio(samples, "seq_mib_s.vusbkey", "seq_mib_s.reference");
+    let seq_ceiling = ratio(samples, "seq_mib_s.vusbkey", "seq_mib_s.ceiling");
+    let rand_ref = ratio(samples, "rand_iops.vusbkey", "rand_iops.reference");
+    let insmod_ref = ratio(samples, "insmod_s.vusbkey", "insmod_s.reference");
+    let agent = median(samples, "agent_s.vusbkey");
+    vec![
+        (
+            "seq_read_ratio_vs_reference",
+            seq_ref,
+            ">= 20",
+            seq_ref.map(|r| r >= 20.0),
+        ),
+        (
+            "seq_read_ratio_vs_ceiling",
+            seq_ceiling,
+            ">= 0.5",
+            seq_ceiling.map(|r| r >= 0.5),
+        ),
+        (
+            "rand_read_ratio_vs_reference",
+            rand_ref,
+            ">= 10",
+            rand_ref.map(|r| r >= 10.0),
+        ),
+        (
+            "insmod_time_ratio_vs_reference",
+            insmod_ref,
+            "<= 1",
+            insmod_ref.map(|r| r <= 1.0),
+        ),
+        ("agent_verdict_s", agent, "< 0.1", agent.map(|s| s < 0.1)),
+    ]
+}
+
+/// What each metric is, for the table: name, description, unit.
+const ROWS: &[(&str, &str, &str)] = &[
+    (
+        "seq_mib_s.vusbkey",
+        "sequential read, vusbkey (O_DIRECT, 1 MiB)",
+        "MiB/s",
+    ),
+    (
+        "seq_mib_s.reference",
+        "sequential read, dummy_hcd + g_mass_storage",
+        "MiB/s",
+    ),
+    (
+        "seq_mib_s.ceiling",
+        "sequential read, same image in tmpfs (ceiling)",
+        "MiB/s",
+    ),
+    (
+        "rand_iops.vusbkey",
+        "random 4 KiB reads, vusbkey (O_DIRECT)",
+        "reads/s",
+    ),
+    (
+        "rand_iops.reference",
+        "random 4 KiB reads, dummy_hcd + g_mass_storage",
+        "reads/s",
+    ),
+    (
+        "insmod_s.vusbkey",
+        "insmod to block device, vusbkey (demo image)",
+        "s",
+    ),
+    (
+        "insmod_s.vusbkey_large",
+        "insmod to block device, vusbkey (256 MiB image)",
+        "s",
+    ),
+    (
+        "insmod_s.reference",
+        "insmod g_mass_storage to block device",
+        "s",
+    ),
+    ("agent_s.vusbkey", "agent: device present to verdict", "s"),
+    (
+        "token_verify_us",
+        "token verification (host, criterion median)",
+        "µs",
+    ),
+    (
+        "image_build_1mib_ms",
+        "1 MiB image build (host, criterion median)",
+        "ms",
+    ),
+];
+
+fn table(samples: &Samples, runs: u32) -> String {
+    let mut out = format!(
+        "## vusbkey benchmark ({runs} runs per VM measurement, one VM, release kernel, TCG)\n\n\
+         | measurement | unit | min | median | max |\n| --- | --- | ---: | ---: | ---: |\n"
+    );
+    for (name, what, unit) in ROWS {
+        let cells = stats(samples, name).map_or_else(
+            || "n/a | n/a | n/a".to_owned(),
+            |(min, median, max)| format!("{min:.3} | {median:.3} | {max:.3}"),
+        );
+        let _ = writeln!(out, "| {what} | {unit} | {cells} |");
+    }
+    out.push_str("\n| ratio (of medians) | value | target | met |\n| --- | ---: | --- | --- |\n");
+    for (name, value, target, met) in ratios(samples) {
+        let value = value.map_or("n/a".to_owned(), |v| format!("{v:.3}"));
+        let met = met.map_or("n/a", |m| if m { "yes" } else { "**no**" });
+        let _ = writeln!(out, "| {name} | {value} | {target} | {met} |");
+    }
+    out
+}
+
+fn json_report(samples: &Samples, runs: u32) -> serde_json::Value {
+    let metrics: serde_json::Map<String, serde_json::Value> = samples
+        .iter()
+        .map(|(name, values)| {
+            let (min, median, max) = stats(samples, name).unwrap_or_default();
+            (
+                name.clone(),
+                json!({ "min": min, "median": median, "max": max, "samples": values }),
+            )
+        })
+        .collect();
+    let mut report = json!({ "runs": runs, "metrics": metrics });
+    for (name, value, target, met) in ratios(samples) {
+        report[name] = json!(value);
+        report[format!("{name}_target")] = json!(target);
+        report[format!("{name}_met")] = json!(met);
+    }
+    report
+}
+
+/// Runs one criterion benchmark and returns its median in nanoseconds.
+fn criterion(paths: &Paths, package: &str, target: &str, id: &str) -> anyhow::Result<f64> {
+    println!("bench: criterion {package}/{target} (host)");
+    let status = Command::new(env!("CARGO"))
+        .args(["bench", "--quiet", "-p", package, "--bench", target, "--"])
+        .args(["--warm-up-time", "1", "--measurement-time", "3", "--noplot"])
+        .current_dir(&paths.root)
+        .status()?;
+    if !status.success() {
+        bail!("cargo bench -p {package} --bench {target} failed");
+    }
+    let estimates = paths
+        .target()
+        .join("criterion")
+        .join(id)
+        .join("new/estimates.json");
+    median_ns(&estimates)
+}
+
+fn median_ns(estimates: &Path) -> anyhow::Result<f64> {
+    let text = std::fs::read_to_string(estimates)
+        .with_context(|| format!("reading {}", estimates.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    value["median"]["point_estimate"]
+        .as_f64()
+        .with_context(|| format!("no median in {}", estimates.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_set() -> Samples {
+        let mut samples = Samples::new();
+        samples.insert("seq_mib_s.vusbkey".into(), vec![300.0, 100.0, 200.0]);
+        samples.insert("seq_mib_s.reference".into(), vec![5.0, 4.0, 6.0]);
+        samples.insert("seq_mib_s.ceiling".into(), vec![1000.0]);
+        samples
+    }
+
+    #[test]
+    fn stats_are_min_median_max() {
+        assert_eq!(
+            stats(&sample_set(), "seq_mib_s.vusbkey"),
+            Some((100.0, 200.0, 300.0))
+        );
+        assert_eq!(stats(&sample_set(), "missing"), None);
+    }
+
+    #[test]
+    fn ratios_use_medians_and_say_whether_targets_are_met() {
+        let ratios = ratios(&sample_set());
+        assert_eq!(
+            ratios[0],
+            (
+                "seq_read_ratio_vs_reference",
+                Some(40.0),
+                ">= 20",
+                Some(true)
+            )
+        );
+        assert_eq!(
+            ratios[1],
+            (
+                "seq_read_ratio_vs_ceiling",
+                Some(0.2),
+                ">= 0.5",
+                Some(false)
+            )
+        );
+        assert_eq!(ratios[2].1, None);
+        let json = json_report(&sample_set(), 3);
+        assert_eq!(json["seq_read_ratio_vs_reference"], json!(40.0));
+        assert_eq!(json["seq_read_ratio_vs_ceiling_met"], json!(false));
+    }
+}

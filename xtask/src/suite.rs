@@ -1,0 +1,108 @@
+//! A VM test suite: a busybox `sh` script run by the VM's `/init`, and the settings its
+//! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
+//! debug|release`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::ValueEnum;
+
+use crate::kernel::Flavour;
+use crate::paths::Paths;
+
+/// Time limit of a suite that declares none.
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 600;
+
+/// One suite.
+pub(crate) struct Suite {
+    /// Its name: the file stem.
+    pub(crate) name: String,
+    /// The script.
+    pub(crate) path: PathBuf,
+    /// The VM is killed after this.
+    pub(crate) timeout: Duration,
+    /// The kernel it runs on (default: debug).
+    pub(crate) flavour: Flavour,
+}
+
+impl Suite {
+    /// The suite `name`: `tests/vm/NAME.sh`, or `qemu/NAME.sh` for roles that are not
+    /// tests (the demo, the benchmarks).
+    pub(crate) fn load(paths: &Paths, name: &str) -> anyhow::Result<Self> {
+        let file = format!("{name}.sh");
+        let path = [paths.root.join("tests/vm").join(&file), paths.root.join("qemu").join(&file)]
+            .into_iter()
+            .find(|p| p.exists())
+            .with_context(|| format!("no suite `{name}` in tests/vm/ or qemu/"))?;
+        let text = std::fs::read_to_string(&path)?;
+        let (timeout, flavour) =
+            header(&text).with_context(|| format!("in the header of {}", path.display()))?;
+        Ok(Self {
+            name: name.to_owned(),
+            path,
+            timeout,
+            flavour,
+        })
+    }
+
+    /// Every suite of `tests/vm/`, sorted by name.
+    pub(crate) fn all(paths: &Paths) -> anyhow::Result<Vec<Self>> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(paths.root.join("tests/vm"))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "sh") {
+                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                    names.push(stem.to_owned());
+                }
+            }
+        }
+        names.sort();
+        names.iter().map(|name| Self::load(paths, name)).collect()
+    }
+
+    /// Where the suite goes in the initramfs.
+    pub(crate) fn guest_path(&self) -> String {
+        format!("vusbkey/tests/{}.sh", self.name)
+    }
+}
+
+/// The settings in a suite's leading comment lines.
+fn header(text: &str) -> anyhow::Result<(Duration, Flavour)> {
+    let mut timeout = Duration::from_secs(DEFAULT_TIMEOUT_SECS);
+    let mut flavour = Flavour::Debug;
+    for line in text.lines().take_while(|line| line.starts_with('#')) {
+        if let Some(secs) = line.strip_prefix("# vusbkey-timeout:") {
+            timeout = Duration::from_secs(secs.trim().parse().context("bad vusbkey-timeout")?);
+        } else if let Some(name) = line.strip_prefix("# vusbkey-flavour:") {
+            flavour = match Flavour::from_str(name.trim(), false) {
+                Ok(flavour) => flavour,
+                Err(_) => bail!("bad vusbkey-flavour `{}`", name.trim()),
+            };
+        }
+    }
+    Ok((timeout, flavour))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_settings_parse() {
+        let text = "# e2e: ...\n# vusbkey-timeout: 3000\n# vusbkey-flavour: release\n. /lib\n";
+        assert_eq!(header(text).unwrap(), (Duration::from_secs(3000), Flavour::Release));
+        assert_eq!(
+            header("# plain\n").unwrap(),
+            (Duration::from_secs(DEFAULT_TIMEOUT_SECS), Flavour::Debug)
+        );
+        assert!(header("# vusbkey-timeout: soon\n").is_err());
+        assert!(header("# vusbkey-flavour: fast\n").is_err());
+    }
+
+    #[test]
+    fn settings_after_the_header_are_ignored() {
+        let text = "# suite\ntrue\n# vusbkey-timeout: 1\n";
+        assert_eq!(header(text).unwrap().0, Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+    }
+}
