@@ -31,10 +31,13 @@ impl Suite {
     /// tests (the demo, the benchmarks).
     pub(crate) fn load(paths: &Paths, name: &str) -> anyhow::Result<Self> {
         let file = format!("{name}.sh");
-        let path = [paths.root.join("tests/vm").join(&file), paths.root.join("qemu").join(&file)]
-            .into_iter()
-            .find(|p| p.exists())
-            .with_context(|| format!("no suite `{name}` in tests/vm/ or qemu/"))?;
+        let path = [
+            paths.root.join("tests/vm").join(&file),
+            paths.root.join("qemu").join(&file),
+        ]
+        .into_iter()
+        .find(|p| p.exists())
+        .with_context(|| format!("no suite `{name}` in tests/vm/ or qemu/"))?;
         let text = std::fs::read_to_string(&path)?;
         let (timeout, flavour) =
             header(&text).with_context(|| format!("in the header of {}", path.display()))?;
@@ -91,7 +94,10 @@ mod tests {
     #[test]
     fn header_settings_parse() {
         let text = "# e2e: ...\n# vusbkey-timeout: 3000\n# vusbkey-flavour: release\n. /lib\n";
-        assert_eq!(header(text).unwrap(), (Duration::from_secs(3000), Flavour::Release));
+        assert_eq!(
+            header(text).unwrap(),
+            (Duration::from_secs(3000), Flavour::Release)
+        );
         assert_eq!(
             header("# plain\n").unwrap(),
             (Duration::from_secs(DEFAULT_TIMEOUT_SECS), Flavour::Debug)
@@ -103,6 +109,9 @@ mod tests {
     #[test]
     fn settings_after_the_header_are_ignored() {
         let text = "# suite\ntrue\n# vusbkey-timeout: 1\n";
-        assert_eq!(header(text).unwrap().0, Duration::from_secs(DEFAULT_TIMEOUT_SECS));
+        assert_eq!(
+            header(text).unwrap().0,
+            Duration::from_secs(DEFAULT_TIMEOUT_SECS)
+        );
     }
 }

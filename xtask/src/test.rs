@@ -1,10 +1,10 @@
 //! `cargo xtask test`: formatting, lints, unit tests, the module build and the VM suites,
 //! ending with one `N passed, M failed` line.
 
-use std::process::Command;
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
 use crate::{setup, vm};
+use std::process::Command;
 
 /// Host-side steps, each one check: name and cargo arguments.
 const CARGO_STEPS: &[(&str, &[&str])] = &[

@@ -57,11 +57,18 @@ pub(crate) struct Options {
 
 /// Builds everything, then boots one VM per suite (all of `tests/vm/` when `names` is
 /// empty), grouped by kernel flavour.
-pub(crate) fn run_suites(paths: &Paths, options: &Options, names: &[String]) -> anyhow::Result<Summary> {
+pub(crate) fn run_suites(
+    paths: &Paths,
+    options: &Options,
+    names: &[String],
+) -> anyhow::Result<Summary> {
     let suites = if names.is_empty() {
         Suite::all(paths)?
     } else {
-        names.iter().map(|name| Suite::load(paths, name)).collect::<anyhow::Result<Vec<_>>>()?
+        names
+            .iter()
+            .map(|name| Suite::load(paths, name))
+            .collect::<anyhow::Result<Vec<_>>>()?
     };
     let mut summary = Summary::default();
     for flavour in [Flavour::Debug, Flavour::Release] {
@@ -261,7 +268,10 @@ impl Boot {
             .arg("-append")
             // A 16 MiB log: the checks read new kernel reports by line count, which a
             // wrapped 128 KiB buffer would hide.
-            .arg(format!("console=ttyS0 quiet panic=-1 log_buf_len=16M {}", self.append))
+            .arg(format!(
+                "console=ttyS0 quiet panic=-1 log_buf_len=16M {}",
+                self.append
+            ))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
