@@ -2,6 +2,7 @@
 # Needs: /vusbkey/vusbkey.ko, the image it carries at /vusbkey/image.img, the reference
 # modules in /vusbkey/ref/, sg3-utils on PATH. Optional: /vusbkey/token.pst, the token file
 # the image should carry (else the token check only proves the file is readable).
+# vusbkey-timeout: 1500
 
 KO=/vusbkey/vusbkey.ko
 IMG=/vusbkey/image.img
