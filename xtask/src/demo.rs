@@ -22,6 +22,7 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         flavour: None,
         kvm: false,
         timeout: None,
+        append: String::new(),
     };
     vm::run_suites(paths, &options, &["demo".to_owned()])?.finish()?;
     println!("demo: the genuine VM was accepted and its copy refused (reason=wrong-vm).");

@@ -74,6 +74,15 @@ enum Command {
         #[arg(long)]
         kvm: bool,
     },
+    /// The long hostile-host soak against vusbkey.ko on the debug kernel (suite `hostile`).
+    Soak {
+        /// Minutes of hostile traffic (about 47 operations a second under TCG).
+        #[arg(long, default_value_t = 40)]
+        minutes: u64,
+        /// Seed of the traffic (default: random, printed by the guest).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Run every test: formatting, lints, unit tests, the module build and the VM tests.
     Test,
     /// The end-to-end demonstration.
@@ -112,11 +121,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 flavour,
                 kvm,
                 timeout: timeout.map(std::time::Duration::from_secs),
+                append: String::new(),
             };
             let summary = vm::run_suites(&paths, &options, &suites)?;
             summary.finish()
         }
         Command::Test => test::run(&paths),
+        Command::Soak { minutes, seed } => {
+            let mut append = format!("vusbkey.soak_minutes={minutes}");
+            if let Some(seed) = seed {
+                append.push_str(&format!(" vusbkey.seed={seed}"));
+            }
+            let options = vm::Options {
+                flavour: Some(Flavour::Debug),
+                kvm: false,
+                // The fault scenarios and the failslab sweep add about 10 minutes.
+                timeout: Some(std::time::Duration::from_secs(minutes * 60 + 1200)),
+                append,
+            };
+            vm::run_suites(&paths, &options, &["hostile".to_owned()])?.finish()
+        }
         Command::Bench { runs, kvm } => bench::run(&paths, runs, kvm),
         Command::Demo => demo::run(&paths),
     }

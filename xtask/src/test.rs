@@ -54,6 +54,7 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         flavour: None,
         kvm: false,
         timeout: None,
+        append: String::new(),
     };
     match vm::run_suites(paths, &options, &[]) {
         Ok(vm_summary) => summary.checks.extend(vm_summary.checks),

@@ -43,7 +43,7 @@ const GUEST_PROGRAMS: &[&str] = &[
 ];
 
 /// Guest programs of the workspace (package `vusbkey-vmtools`), installed in `/usr/bin`.
-const VMTOOLS: &[&str] = &["diskread", "elapsed"];
+const VMTOOLS: &[&str] = &["diskread", "elapsed", "hostile"];
 
 /// How to run the VMs.
 pub(crate) struct Options {
@@ -53,6 +53,8 @@ pub(crate) struct Options {
     pub(crate) kvm: bool,
     /// Hard limit per VM, overriding each suite's own.
     pub(crate) timeout: Option<Duration>,
+    /// More kernel command line for every VM (settings the suites read from /proc/cmdline).
+    pub(crate) append: String,
 }
 
 /// Builds everything, then boots one VM per suite (all of `tests/vm/` when `names` is
@@ -87,7 +89,7 @@ pub(crate) fn run_suites(
                 kernel: kernel.clone(),
                 flavour,
                 initrd: initrd.clone(),
-                append: format!("vusbkey.suite={}", suite.name),
+                append: format!("vusbkey.suite={} {}", suite.name, options.append),
                 log: dir.join(format!("{}.log", suite.name)),
                 memory_mib: 2048,
                 uuid: None,
