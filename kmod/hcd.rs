@@ -9,14 +9,19 @@
 //! (which the workqueue never runs concurrently with itself): transfers execute one at a
 //! time, in submission order, in process context, never inside `urb_enqueue` (a completion
 //! handler may resubmit at once).
+//!
+//! A bulk-IN URB the device NAKs (it has nothing to send yet) waits in `naked`, as a host
+//! controller keeps retrying a NAKed transaction (USB 2.0 §8.5.1); the worker tries it
+//! again after every transfer that completes, and gives it back when it is unlinked.
 
 use crate::device::Device;
 use crate::image::ImageDisk;
 use crate::irqlock::IrqSpinLock;
 use crate::roothub::RootPort;
-use crate::transfer;
+use crate::transfer::{self, Outcome};
 use crate::usb::{errno, EndpointId, Hcd, Urb, UrbQueue, UrbRef};
 use crate::wq;
+use core::mem::take;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{Work, WorkItem};
@@ -31,6 +36,10 @@ struct State {
     port: RootPort,
     /// URBs accepted by `urb_enqueue`, oldest first, not yet picked by the worker.
     queue: UrbQueue,
+    /// Bulk-IN URBs the device NAKed, oldest first. Later bulk-IN URBs queue behind them.
+    naked: UrbQueue,
+    /// `urb_dequeue` ran since the worker last looked for unlinked URBs in `naked`.
+    unlink_requested: bool,
     /// The device must see a bus reset before its next transfer (port reset, unplug).
     reset_pending: bool,
     /// Between `start` and `stop`.
@@ -72,6 +81,8 @@ impl VHcd {
                 State {
                     port: RootPort::new(true),
                     queue: UrbQueue::new(),
+                    naked: UrbQueue::new(),
+                    unlink_requested: false,
                     reset_pending: true,
                     running: false,
                     rh_suspended: false,
@@ -100,13 +111,12 @@ impl VHcd {
     /// `stop`: after usbcore disconnected every device, so no URB is left. Defensive all
     /// the same: anything still queued is given back with `-ESHUTDOWN`.
     pub(crate) fn stop(&self) {
-        let mut left = UrbQueue::new();
-        {
+        let (mut naked, mut queued) = {
             let mut st = self.state.lock();
             st.running = false;
-            core::mem::swap(&mut left, &mut st.queue);
-        }
-        while let Some(urb) = left.pop() {
+            (take(&mut st.naked), take(&mut st.queue))
+        };
+        while let Some(urb) = naked.pop().or_else(|| queued.pop()) {
             pr_warn!("URB still queued at stop\n");
             self.complete(urb, errno::eshutdown().to_errno());
         }
@@ -137,8 +147,9 @@ impl VHcd {
     /// reaches it, or right after the transfer it is executing now.
     pub(crate) fn dequeue(self: ArcBorrow<'_, Self>, urb: UrbRef<'_>, status: i32) -> Result {
         {
-            let _st = self.state.lock();
+            let mut st = self.state.lock();
             self.hcd.check_unlink(urb, status)?;
+            st.unlink_requested = true;
         }
         self.kick();
         Ok(())
@@ -147,29 +158,59 @@ impl VHcd {
     /// `endpoint_disable`: usbcore has flushed the endpoint, so no URB of it is left here.
     /// No per-endpoint state to free; report a broken promise rather than lose an URB.
     pub(crate) fn endpoint_disable(&self, ep: EndpointId) {
-        let n = self.state.lock().queue.count_for(ep);
+        let n = {
+            let st = self.state.lock();
+            st.queue.count_for(ep) + st.naked.count_for(ep)
+        };
         if n != 0 {
             pr_err!("{} URB(s) still queued on a disabled endpoint\n", n);
         }
     }
 
-    /// The worker: run queued URBs one by one until the queue is empty.
+    /// The worker: run queued URBs one by one until the queue is empty and the device NAKs
+    /// the oldest waiting bulk-IN URB (or none waits).
     fn process(&self) {
         // Allocations below (URB buffer lists) must not recurse into block I/O.
         let _noio = wq::NoIo::enter();
         let mut device = self.device.lock();
+        // Whether a transfer completed since the oldest NAKed URB was last tried: only a
+        // transfer can give the device something to send.
+        let mut retry = false;
         loop {
-            let (urb, reset, active, unlinked) = {
+            let (reset, active, swept) = {
                 let mut st = self.state.lock();
-                let reset = core::mem::take(&mut st.reset_pending);
-                let urb = st.queue.pop();
-                let unlinked = urb.as_ref().map_or(0, |u| u.unlinked());
-                (urb, reset, st.port.active(), unlinked)
+                let active = st.port.active();
+                let sweep = take(&mut st.unlink_requested) || !active;
+                let swept = if sweep { take(&mut st.naked) } else { UrbQueue::new() };
+                (take(&mut st.reset_pending), active, swept)
             };
             if reset {
                 device.bus_reset();
             }
-            let Some(mut urb) = urb else { break };
+            self.sweep(swept, active);
+            let (mut urb, from_naked) = {
+                let mut st = self.state.lock();
+                let urb = if retry { st.naked.pop() } else { None };
+                match urb {
+                    Some(urb) => (urb, true),
+                    None => match st.queue.pop() {
+                        None => break,
+                        // USB 2.0 §5.8: bulk transfers on one endpoint run in order. An
+                        // URB unlinked later is found by the next sweep (`dequeue` sets
+                        // `unlink_requested` under this lock).
+                        Some(urb)
+                            if urb.unlinked() == 0
+                                && !st.naked.is_empty()
+                                && transfer::is_bulk_in(&urb) =>
+                        {
+                            st.naked.push(urb);
+                            continue;
+                        }
+                        Some(urb) => (urb, false),
+                    },
+                }
+            };
+            let unlinked = urb.unlinked();
             let status = if unlinked != 0 {
                 // Dequeued before it ran; `usb_hcd_giveback_urb` reports `unlinked`.
                 unlinked
@@ -177,9 +218,44 @@ impl VHcd {
                 // Unplugged or port disabled since it was queued: nothing answers.
                 ENODEV.to_errno()
             } else {
-                transfer::execute(&mut device, &mut urb)
+                match transfer::execute(&mut device, &mut urb) {
+                    Outcome::Complete(status) => status,
+                    Outcome::Nak => {
+                        let mut st = self.state.lock();
+                        if from_naked {
+                            st.naked.push_front(urb);
+                        } else {
+                            st.naked.push(urb);
+                        }
+                        retry = false;
+                        continue;
+                    }
+                }
             };
             self.complete(urb, status);
+            retry = true;
+        }
+    }
+
+    /// Gives back the unlinked URBs of `naked` (all of them if the port is not `active`)
+    /// and puts the others back, in order.
+    fn sweep(&self, mut naked: UrbQueue, active: bool) {
+        let mut kept = UrbQueue::new();
+        while let Some(urb) = naked.pop() {
+            match urb.unlinked() {
+                0 if active => kept.push(urb),
+                0 => self.complete(urb, ENODEV.to_errno()),
+                unlinked => self.complete(urb, unlinked),
+            }
+        }
+        if !kept.is_empty() {
+            // Only the worker adds to `naked`, so it is normally still empty; keep the
+            // order whatever it holds.
+            let mut st = self.state.lock();
+            while let Some(urb) = st.naked.pop() {
+                kept.push(urb);
+            }
+            st.naked = kept;
         }
     }
 

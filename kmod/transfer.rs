@@ -7,38 +7,68 @@
 //! URB's buffer (or scatterlist pages); only a scatterlist that overlaps itself, or a
 //! multi-segment OUT transfer (a rejected WRITE), goes through a bounce buffer.
 
-use crate::device::{BlockDevice, Device, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
+use crate::device::{
+    BlockDevice, Device, Handshake, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
+};
 use crate::usb::{errno, PipeType, Urb, UrbParams};
 use kernel::prelude::*;
 
-/// Runs `urb` against `device`; sets `actual_length` and returns the URB status
-/// (0 or a negative errno).
-pub(crate) fn execute<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> i32 {
+/// How running an URB ended.
+pub(crate) enum Outcome {
+    /// Give the URB back with this status (0 or a negative errno).
+    Complete(i32),
+    /// The device NAKed a bulk-IN transfer: nothing moved, the URB stays pending and is
+    /// tried again later (USB 2.0 §8.5.1).
+    Nak,
+}
+
+/// Why a transfer moved no data.
+enum Refused {
+    Nak,
+    Error(Error),
+}
+
+impl From<Error> for Refused {
+    fn from(e: Error) -> Self {
+        Self::Error(e)
+    }
+}
+
+/// Runs `urb` against `device`; sets `actual_length` and returns the URB status, or
+/// [`Outcome::Nak`] with the URB untouched.
+pub(crate) fn execute<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Outcome {
     let params = urb.params();
     let result = if params.device != device.address() {
         // Nobody answers at that address: the transaction times out (a stale URB for an
         // address the device lost in a reset or unplug).
-        Err(errno::eproto())
+        Err(errno::eproto().into())
     } else {
         match (params.pipe_type, params.endpoint) {
-            (PipeType::Control, 0x00 | 0x80) => control(device, urb),
+            (PipeType::Control, 0x00 | 0x80) => control(device, urb).map_err(Refused::from),
             (PipeType::Bulk, BULK_IN_ENDPOINT) => bulk_in(device, urb),
-            (PipeType::Bulk, BULK_OUT_ENDPOINT) => bulk_out(device, urb),
+            (PipeType::Bulk, BULK_OUT_ENDPOINT) => bulk_out(device, urb).map_err(Refused::from),
             // No such endpoint on the device: usbcore rejects these at submission already.
-            _ => Err(EPIPE),
+            _ => Err(EPIPE.into()),
         }
     };
     match result {
         Ok(len) => {
             // `len` never exceeds `transfer_buffer_length`, a u32.
             urb.set_actual_length(u32::try_from(len).unwrap_or(params.length));
-            short_status(&params, len)
+            Outcome::Complete(short_status(&params, len))
         }
-        Err(e) => {
+        Err(Refused::Nak) => Outcome::Nak,
+        Err(Refused::Error(e)) => {
             urb.set_actual_length(0);
-            e.to_errno()
+            Outcome::Complete(e.to_errno())
         }
     }
+}
+
+/// Whether `urb` is a bulk-IN transfer: the only kind the device NAKs.
+pub(crate) fn is_bulk_in(urb: &Urb) -> bool {
+    let params = urb.params();
+    params.pipe_type == PipeType::Bulk && params.endpoint == BULK_IN_ENDPOINT
 }
 
 /// `-EREMOTEIO` for a short IN transfer with `URB_SHORT_NOT_OK`, else 0.
@@ -75,15 +105,25 @@ fn control<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<
 }
 
 /// A whole bulk-IN transfer, into the URB's buffer or scatterlist pages.
-fn bulk_in<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<usize> {
+fn bulk_in<D: BlockDevice>(device: &mut Device<'_, D>, urb: &mut Urb) -> Result<usize, Refused> {
     if let Some(mut bufs) = urb.buffers()? {
-        return device.bulk_in(&mut bufs).map_err(stalled);
+        return device.bulk_in(&mut bufs).map_err(handshake);
     }
     // Overlapping scatterlist entries: read into a bounce buffer, then scatter it.
     let len = urb.params().length as usize;
-    let mut bounce = KVec::from_elem(0u8, len, GFP_KERNEL)?;
-    let n = device.bulk_in(&mut [&mut bounce[..]]).map_err(stalled)?;
-    urb.scatter(&bounce[..n])
+    let mut bounce = KVec::from_elem(0u8, len, GFP_KERNEL).map_err(Error::from)?;
+    let n = device
+        .bulk_in(&mut [&mut bounce[..]])
+        .map_err(handshake)?;
+    Ok(urb.scatter(&bounce[..n])?)
+}
+
+/// A bulk-IN handshake without data: NAK, or STALL (`-EPIPE`).
+fn handshake(h: Handshake) -> Refused {
+    match h {
+        Handshake::Nak => Refused::Nak,
+        Handshake::Stall => Refused::Error(EPIPE),
+    }
 }
 
 /// A whole bulk-OUT transfer.

@@ -389,6 +389,12 @@ pub(crate) struct UrbQueue {
 // SAFETY: the queue only holds `Urb`s, which are `Send`; `tail` aliases the last of them.
 unsafe impl Send for UrbQueue {}
 
+impl Default for UrbQueue {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl UrbQueue {
     /// An empty queue.
     pub(crate) const fn new() -> Self {
@@ -411,6 +417,22 @@ impl UrbQueue {
             core::mem::forget(urb); // now owned through the list links
         }
         self.tail = raw;
+    }
+
+    /// Puts `urb` back in front, as the oldest.
+    pub(crate) fn push_front(&mut self, urb: Urb) {
+        let raw = urb.0.as_ptr();
+        let next = self.head.take().map_or(ptr::null_mut(), |head| {
+            let next = head.0.as_ptr();
+            core::mem::forget(head); // now owned through `urb`'s link
+            next
+        });
+        // SAFETY: `urb` is ours, so is its `hcpriv`; link it to the old head (or NULL).
+        unsafe { ffi::vusbkey_urb_set_next(raw, next) };
+        if next.is_null() {
+            self.tail = raw;
+        }
+        self.head = Some(urb);
     }
 
     /// Removes and returns the oldest URB.

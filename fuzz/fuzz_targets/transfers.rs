@@ -23,7 +23,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vusbkey_device::{BlockDevice, Device, Identity, ReadError};
+use vusbkey_device::{BlockDevice, Device, Handshake, Identity, ReadError};
 
 const BLOCK: u32 = 512;
 const BLOCKS: u64 = 40;
@@ -342,8 +342,18 @@ fn bulk_in(dev: &mut Device<'_, Disk<'_>>, shadow: &mut Shadow, sizes: &[usize])
     let mut bufs: Vec<Vec<u8>> = sizes.iter().map(|&s| vec![0x55; s]).collect();
     let capacity: usize = sizes.iter().sum();
     let mut slices: Vec<&mut [u8]> = bufs.iter_mut().map(|b| &mut b[..]).collect();
-    let Ok(n) = dev.bulk_in(&mut slices) else {
-        return Vec::new();
+    let n = match dev.bulk_in(&mut slices) {
+        Ok(n) => n,
+        Err(Handshake::Stall) => return Vec::new(),
+        Err(Handshake::Nak) => {
+            // USB 2.0 §8.5.1: NAK only while the device has nothing to send, i.e. it
+            // waits for a CBW or for data-out bytes.
+            assert!(
+                shadow.expecting_cbw || shadow.command.as_ref().is_some_and(|c| !c.data_in),
+                "NAK during a data-in stage or with a CSW pending"
+            );
+            return Vec::new();
+        }
     };
     assert!(n <= capacity, "bulk-IN beyond the buffers");
     let mut got = bufs.concat();

@@ -5,6 +5,7 @@ use super::block::{BlockDevice, ReadError};
 use super::cbw::{self, Csw, CswStatus, HostExpects};
 use super::cdb::{self, CdbError};
 use super::endpoints::{Bulk, Endpoints, Stall};
+use super::handshake::Handshake;
 use super::identity::Identity;
 use super::logical_unit::{Data, InData, LogicalUnit, Outcome};
 use super::sense::Sense;
@@ -115,18 +116,15 @@ impl Bot {
         &mut self,
         bufs: &mut [&mut [u8]],
         cx: Context<'_, '_, D>,
-    ) -> Result<usize, Stall> {
+    ) -> Result<usize, Handshake> {
+        // A halted endpoint answers every IN token with STALL (USB 2.0 §8.4.5).
         if cx.endpoints.is_halted(Bulk::In) {
-            return Err(Stall);
+            return Err(Handshake::Stall);
         }
         match &mut self.phase {
-            Phase::Idle | Phase::DataOut { .. } => {
-                // The host reads when the device has nothing to send. A device on a wire
-                // would NAK until it had; a transfer-level model must answer, so it halts
-                // bulk-IN (the host recovers with CLEAR_FEATURE or Reset Recovery).
-                cx.endpoints.halt(Bulk::In);
-                Err(Stall)
-            }
+            // The host reads while the device has nothing to send: NAK, state unchanged
+            // (USB 2.0 §8.5.1); the data or CSW goes out once a CBW has produced it.
+            Phase::Idle | Phase::DataOut { .. } => Err(Handshake::Nak),
             Phase::Status(csw) => {
                 // The CSW is one 13-byte packet; a buffer shorter than that gets the start
                 // of it and the rest is lost, as with a packet too large for the host. A

@@ -27,6 +27,7 @@ mod cdb;
 mod chapter9;
 mod descriptors;
 mod endpoints;
+mod handshake;
 mod identity;
 mod logical_unit;
 mod parameter_data;
@@ -43,6 +44,7 @@ pub use {
     block::{BlockDevice, ReadError},
     descriptors::{BULK_IN_ENDPOINT, BULK_MAX_PACKET, BULK_OUT_ENDPOINT, EP0_MAX_PACKET},
     endpoints::Stall,
+    handshake::Handshake,
     identity::{Identity, IdentityError},
     usb_device::Device,
 };

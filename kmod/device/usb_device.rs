@@ -6,6 +6,7 @@ use super::bot::{Bot, Context};
 use super::chapter9::{Event, State, Usb};
 use super::descriptors::INTERFACE_NUMBER;
 use super::endpoints::{Endpoints, Stall};
+use super::handshake::Handshake;
 use super::identity::{Identity, IdentityError};
 use super::logical_unit::LogicalUnit;
 use super::setup::{self, Request};
@@ -109,10 +110,11 @@ impl<'a, D: BlockDevice> Device<'a, D> {
     /// CLEAR_FEATURE(ENDPOINT_HALT) (or, after an invalid CBW, until Reset Recovery). When
     /// it has no data at all for a data-in stage (cases 4 and 8), the halt is already in
     /// place for the first bulk_in. Reading while the device has nothing to send (no
-    /// command, or a data-out stage) halts bulk-IN too.
-    pub fn bulk_in(&mut self, bufs: &mut [&mut [u8]]) -> Result<usize, Stall> {
+    /// command, or a data-out stage) returns Err(Handshake::Nak) and changes nothing: the
+    /// HCD keeps the transfer pending and tries it again after the next transfer.
+    pub fn bulk_in(&mut self, bufs: &mut [&mut [u8]]) -> Result<usize, Handshake> {
         if self.usb.state() != State::Configured {
-            return Err(Stall);
+            return Err(Handshake::Stall);
         }
         let cx = Context {
             unit: &mut self.unit,

@@ -92,6 +92,7 @@ result() {
 # --- the device under hostile traffic ------------------------------------------------
 check hostile-insmod insmod /vusbkey/vusbkey.ko
 check hostile-baseline hostile --device $ID check --image $IMAGE
+check hostile-bulk-in-nak hostile --device $ID nak --image $IMAGE
 progress "hostile traffic, seed $seed, $budget"
 # Shown as it goes (a soak runs for long), and kept for the result's detail.
 {

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use vusbkey_device::{Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
+use vusbkey_device::{Handshake, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
 
 const TUR: [u8; 6] = [0x00, 0, 0, 0, 0, 0];
 const INQUIRY_36: [u8; 6] = [0x12, 0, 0, 0, 36, 0];
@@ -18,7 +18,7 @@ fn csw_now(h: &mut Host<'_>, tag: u32) -> Csw {
 
 /// Bulk-IN must be halted; clear it and read the CSW.
 fn stall_then_csw(h: &mut Host<'_>, tag: u32) -> Csw {
-    assert_eq!(h.bulk_in_vec(512), Err(Stall));
+    assert_eq!(h.bulk_in_vec(512), Err(Handshake::Stall));
     assert!(h.is_halted(BULK_IN_ENDPOINT));
     h.clear_halt(BULK_IN_ENDPOINT);
     csw_now(h, tag)
@@ -354,9 +354,10 @@ fn data_out_split_over_transfers() {
     let tag = h.send_cbw(1024, false, &write10(0, 2));
     assert_eq!(h.dev.bulk_out(&[1; 100]), Ok(100));
     assert_eq!(h.dev.bulk_out(&[]), Ok(0));
-    // The host reads before it has sent everything: the device has nothing to send.
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
-    h.clear_halt(BULK_IN_ENDPOINT);
+    // The host reads before it has sent everything: the device has nothing to send yet,
+    // so it NAKs (USB 2.0 §8.5.1) and nothing changes.
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Nak));
+    assert!(!h.is_halted(BULK_IN_ENDPOINT));
     assert_eq!(h.dev.bulk_out(&[2; 924]), Ok(924));
     assert_eq!(
         csw_now(&mut h, tag),
@@ -446,10 +447,11 @@ fn csw_delivery() {
     let tag = h.send_cbw(0, false, &TUR);
     assert_eq!(h.dev.bulk_in(&mut []), Ok(0));
     assert_eq!(csw_now(&mut h, tag).tag, tag);
-    // Too small a buffer: the packet does not fit and the rest of it is lost.
+    // Too small a buffer: the packet does not fit and the rest of it is lost; the device
+    // waits for the next CBW.
     h.send_cbw(0, false, &TUR);
     assert_eq!(h.bulk_in_vec(4).unwrap(), b"USBS");
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Nak));
 }
 
 #[test]
@@ -463,12 +465,20 @@ fn tags_are_echoed_verbatim() {
 }
 
 #[test]
-fn reading_with_nothing_to_send_stalls() {
+fn reading_with_nothing_to_send_naks_and_changes_nothing() {
     let disk = TestDisk::new(64);
     let mut h = Host::ready(&disk);
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
-    assert!(h.is_halted(BULK_IN_ENDPOINT));
+    // USB 2.0 §8.5.1: NAK, any number of times, whatever the buffer; no halt, no data.
+    for len in [0, 13, 512] {
+        assert_eq!(h.bulk_in_vec(len), Err(Handshake::Nak));
+    }
+    assert!(!h.is_halted(BULK_IN_ENDPOINT));
     assert!(!h.is_halted(BULK_OUT_ENDPOINT));
-    h.clear_halt(BULK_IN_ENDPOINT);
-    assert_eq!(h.command(&TUR, 0, Dir::None).csw.status, PASSED);
+    // A host that queued its CSW read before the CBW gets the CSW once the CBW is in.
+    let tag = h.send_cbw(0, false, &TUR);
+    assert_eq!(csw_now(&mut h, tag).status, PASSED);
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Nak));
+    // A halted endpoint stalls instead, even with nothing to send (USB 2.0 §8.4.5).
+    h.dev.bulk_out(&[0u8; 30]).unwrap(); // invalid CBW: BOT 1.0 §6.6.1
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
 }

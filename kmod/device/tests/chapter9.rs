@@ -3,7 +3,9 @@
 
 mod common;
 use common::*;
-use vusbkey_device::{Device, Identity, IdentityError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
+use vusbkey_device::{
+    Device, Handshake, Identity, IdentityError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
+};
 
 #[test]
 fn default_state_allows_only_get_descriptor_and_set_address() {
@@ -18,7 +20,7 @@ fn default_state_allows_only_get_descriptor_and_set_address() {
     assert!(!h.dev.is_configured());
     // No bulk endpoints before configuration.
     assert_eq!(h.dev.bulk_out(&cbw(1, 0, false, &[0; 6])), Err(Stall));
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     // SET_ADDRESS(0) keeps it in the Default state; GET_DESCRIPTOR works.
     assert_eq!(h.control_out(setup(OUT_DEVICE, 5, 0, 0, 0)), Ok(0));
     assert_eq!(h.control_in(setup(IN_DEVICE, 0, 0, 0, 2), 2), Err(Stall));
@@ -78,7 +80,7 @@ fn configuration() {
     assert!(!h.dev.is_configured());
     assert_eq!(h.dev.address(), 1);
     assert_eq!(h.control_in(setup(IN_DEVICE, 8, 0, 0, 1), 1).unwrap(), [0]);
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     assert_eq!(
         h.control_in(setup(IN_ENDPOINT, 0, 0, 0x81, 2), 2),
         Err(Stall)
@@ -128,7 +130,7 @@ fn endpoint_halt_set_and_clear() {
         h.set_halt(ep);
         assert!(h.is_halted(ep));
     }
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     assert_eq!(h.dev.bulk_out(&cbw(1, 0, false, &[0; 6])), Err(Stall));
     for ep in [BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT] {
         h.clear_halt(ep);
@@ -216,8 +218,11 @@ fn set_interface_and_set_configuration_reset_the_interface() {
         h.control_out(reset).unwrap();
         // USB 2.0 §9.1.1.5: endpoint state back to default; the transport starts over.
         assert!(!h.is_halted(BULK_OUT_ENDPOINT));
-        assert_eq!(h.bulk_in_vec(13), Err(Stall), "the old CSW is gone");
-        h.clear_halt(BULK_IN_ENDPOINT);
+        assert_eq!(
+            h.bulk_in_vec(13),
+            Err(Handshake::Nak),
+            "the old CSW is gone"
+        );
         // And the unit reports the reset (as f_mass_storage does).
         let r = h.command(&[0; 6], 0, Dir::None);
         assert_eq!(r.csw.status, FAILED);

@@ -5,7 +5,7 @@
 mod common;
 use common::{setup, TestDisk, BLOCK};
 use proptest::prelude::*;
-use vusbkey_device::{Device, Stall};
+use vusbkey_device::{Device, Handshake};
 
 /// How the host reads the disk.
 #[derive(Debug, Clone)]
@@ -90,7 +90,12 @@ impl ModelHost<'_> {
     }
 
     /// One bulk-IN transfer of `len` bytes split into segments per the plan.
-    fn bulk_in(&mut self, len: usize, segments: &[usize], k: &mut usize) -> Result<Vec<u8>, Stall> {
+    fn bulk_in(
+        &mut self,
+        len: usize,
+        segments: &[usize],
+        k: &mut usize,
+    ) -> Result<Vec<u8>, Handshake> {
         let mut sizes = Vec::new();
         let mut left = len;
         while left > 0 {
@@ -129,7 +134,8 @@ impl ModelHost<'_> {
                         break;
                     }
                 }
-                Err(Stall) => {
+                Err(Handshake::Nak) => panic!("NAK during a data-in stage"),
+                Err(Handshake::Stall) => {
                     self.clear_halt(self.bulk_in);
                     break;
                 }
@@ -137,7 +143,8 @@ impl ModelHost<'_> {
         }
         let csw = match self.bulk_in(13, &[13], k) {
             Ok(b) => b,
-            Err(Stall) => {
+            Err(Handshake::Nak) => panic!("NAK with a CSW pending"),
+            Err(Handshake::Stall) => {
                 self.clear_halt(self.bulk_in);
                 self.bulk_in(13, &[13], k).expect("CSW")
             }

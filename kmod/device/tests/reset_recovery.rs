@@ -3,13 +3,13 @@
 
 mod common;
 use common::*;
-use vusbkey_device::{Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
+use vusbkey_device::{Handshake, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT};
 
 const TUR: [u8; 6] = [0, 0, 0, 0, 0, 0];
 
 /// Both pipes stall, and only the full Reset Recovery brings them back.
 fn assert_stalled_until_reset_recovery(h: &mut Host<'_>) {
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     assert_eq!(h.dev.bulk_out(&cbw(1, 0, false, &TUR)), Err(Stall));
     assert!(h.is_halted(BULK_IN_ENDPOINT));
     assert!(h.is_halted(BULK_OUT_ENDPOINT));
@@ -18,13 +18,13 @@ fn assert_stalled_until_reset_recovery(h: &mut Host<'_>) {
     h.clear_halt(BULK_OUT_ENDPOINT);
     assert!(h.is_halted(BULK_IN_ENDPOINT));
     assert!(h.is_halted(BULK_OUT_ENDPOINT));
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     assert_eq!(h.dev.bulk_out(&cbw(2, 0, false, &TUR)), Err(Stall));
     // The reset alone keeps the stall conditions (BOT 1.0 §3.1).
     h.bulk_only_reset();
     assert!(h.is_halted(BULK_IN_ENDPOINT));
     assert!(h.is_halted(BULK_OUT_ENDPOINT));
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     // Then clear-halt IN and OUT: the device takes the next CBW.
     h.clear_halt(BULK_IN_ENDPOINT);
     assert!(!h.is_halted(BULK_IN_ENDPOINT));
@@ -117,8 +117,7 @@ fn reset_recovery_drops_the_pending_command() {
     assert_eq!(h.bulk_in_vec(512).unwrap(), disk.block(0));
     h.reset_recovery();
     // Nothing of the old command is left: bulk-IN has nothing to send.
-    assert_eq!(h.bulk_in_vec(2048), Err(Stall));
-    h.clear_halt(BULK_IN_ENDPOINT);
+    assert_eq!(h.bulk_in_vec(2048), Err(Handshake::Nak));
     assert_eq!(h.data_in(&read10(1, 1), 512), disk.block(1));
 }
 
@@ -139,7 +138,7 @@ fn set_configuration_also_recovers() {
     let disk = TestDisk::new(8);
     let mut h = Host::ready(&disk);
     h.dev.bulk_out(&[0u8; 30]).unwrap();
-    assert_eq!(h.bulk_in_vec(13), Err(Stall));
+    assert_eq!(h.bulk_in_vec(13), Err(Handshake::Stall));
     // Re-configuring resets all endpoint state (USB 2.0 §9.1.1.5), wedge included.
     h.control_out(setup(OUT_DEVICE, 9, 1, 0, 0)).unwrap();
     assert!(!h.is_halted(BULK_IN_ENDPOINT));

@@ -20,6 +20,7 @@
 //! - [`tally`]: counts of outcomes.
 //! - [`campaign`]: rounds, parallel submitters, checks.
 //! - [`hold`]: URBs held in flight until the device goes away.
+//! - [`nak`]: bulk-IN read ahead of the device: NAKed, pending, then served or unlinked.
 //! - [`faultload`]: loading the module with its Nth allocation failing (failslab).
 
 pub mod bot;
@@ -32,6 +33,7 @@ pub mod generate;
 pub mod hold;
 pub mod interface;
 pub mod locate;
+pub mod nak;
 pub mod ops;
 pub mod scsi;
 pub mod tally;

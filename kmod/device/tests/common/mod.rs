@@ -5,7 +5,7 @@
 
 use std::cell::{Cell, RefCell};
 use vusbkey_device::{
-    BlockDevice, Device, Identity, ReadError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
+    BlockDevice, Device, Handshake, Identity, ReadError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
 };
 
 pub(crate) const BLOCK: u32 = 512;
@@ -235,7 +235,7 @@ impl<'d> Host<'d> {
         self.clear_halt(BULK_OUT_ENDPOINT);
     }
 
-    pub(crate) fn bulk_in_vec(&mut self, len: usize) -> Result<Vec<u8>, Stall> {
+    pub(crate) fn bulk_in_vec(&mut self, len: usize) -> Result<Vec<u8>, Handshake> {
         let mut buf = vec![0u8; len];
         let n = self.dev.bulk_in(&mut [&mut buf[..]])?;
         assert!(n <= len, "bulk_in returned more than the buffer");
@@ -260,7 +260,8 @@ impl<'d> Host<'d> {
     pub(crate) fn read_csw(&mut self) -> (Csw, bool) {
         match self.bulk_in_vec(13) {
             Ok(b) => (parse_csw(&b), false),
-            Err(Stall) => {
+            Err(Handshake::Nak) => panic!("the device NAKed the CSW"),
+            Err(Handshake::Stall) => {
                 self.clear_halt(BULK_IN_ENDPOINT);
                 (
                     parse_csw(&self.bulk_in_vec(13).expect("CSW after clear")),
@@ -278,7 +279,8 @@ impl<'d> Host<'d> {
         match dir {
             Dir::In if length > 0 => match self.bulk_in_vec(length as usize) {
                 Ok(d) => data = d,
-                Err(Stall) => {
+                Err(Handshake::Nak) => panic!("the device NAKed its data-in stage"),
+                Err(Handshake::Stall) => {
                     data_stalled = true;
                     self.clear_halt(BULK_IN_ENDPOINT);
                 }

@@ -15,7 +15,7 @@ use vusbkey_vmtools::generate::Profile;
 use vusbkey_vmtools::locate::{self, DeviceSpec};
 use vusbkey_vmtools::urbs::AsyncDevice;
 use vusbkey_vmtools::usbfs::Device;
-use vusbkey_vmtools::{faultload, hold, interface, verify};
+use vusbkey_vmtools::{faultload, hold, interface, nak, verify};
 
 /// Exit status when the device went away during a run (unplugged or unloaded).
 const EXIT_GONE: u8 = 2;
@@ -72,6 +72,13 @@ enum Command {
         /// Port-reset the device first.
         #[arg(long)]
         port_reset: bool,
+    },
+    /// Bulk-IN read ahead of the device: URBs queued before the CBW stay pending (NAK),
+    /// then take the CSW or data; an unlinked one comes back at once. Exits 0 when all hold.
+    Nak {
+        /// The image the disk must serve.
+        #[arg(long)]
+        image: PathBuf,
     },
     /// Keeps bulk-IN URBs queued (resubmitting each one given back) until the device goes
     /// away; exits 0 when every URB was given back and usbdevfs then said ENODEV.
@@ -196,6 +203,15 @@ fn main() -> anyhow::Result<ExitCode> {
             println!("hostile: check ok, image sha256 {sha}");
             Ok(ExitCode::SUCCESS)
         }
+        Command::Nak { image } => {
+            let image = read_image(image)?;
+            let (_, dev, bot) = open(&cli)?;
+            let dev = AsyncDevice::new(dev);
+            nak::check(&dev, bot, &image)?;
+            interface::give_back(&dev.dev, bot.interface).context("giving the interface back")?;
+            println!("hostile: nak ok: read-ahead URBs stayed pending, then got the CSW and data");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Hold {
             urbs,
             patience,
@@ -285,7 +301,9 @@ fn main() -> anyhow::Result<ExitCode> {
 /// The `--image` argument as given.
 fn image_arg(cli: &Cli) -> String {
     match &cli.command {
-        Command::Run { image, .. } | Command::Check { image, .. } => image.display().to_string(),
+        Command::Run { image, .. } | Command::Check { image, .. } | Command::Nak { image } => {
+            image.display().to_string()
+        }
         _ => String::new(),
     }
 }
