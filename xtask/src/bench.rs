@@ -51,9 +51,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
     initramfs.add_file(&small.ko, "vusbkey/vusbkey.ko", 0o644)?;
     initramfs.add_file(&large.ko, "vusbkey/bench/vusbkey.ko", 0o644)?;
     initramfs.add_file(&image, "vusbkey/bench/image.img", 0o644)?;
-    let agent = vm::cargo_release(paths, "vusbkey-agent")?.join("vusbkey-agent");
-    initramfs.add_program_at(&sh, &agent, "usr/bin/vusbkey-agent")?;
-    initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)?;
+    vm::add_agent(paths, &keys, &initramfs)?;
     let initrd = dir.join("initramfs.cpio.gz");
     initramfs.pack(&sh, &initrd)?;
 

@@ -192,10 +192,21 @@ pub(crate) fn cargo_release(paths: &Paths, package: &str) -> anyhow::Result<Path
     Ok(paths.target().join("release"))
 }
 
-/// The guest VM's initramfs: `qemu/guest-init.sh`, the agent, the trusted keys.
-fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result<Initramfs> {
+/// Adds the agent (release build) as `/usr/bin/vusbkey-agent` and the demo issuer's public
+/// key as its trusted key.
+pub(crate) fn add_agent(
+    paths: &Paths,
+    keys: &KeyDisk,
+    initramfs: &Initramfs,
+) -> anyhow::Result<()> {
     let sh = Shell::new()?;
     let agent = cargo_release(paths, "vusbkey-agent")?.join("vusbkey-agent");
+    initramfs.add_program_at(&sh, &agent, "usr/bin/vusbkey-agent")?;
+    initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)
+}
+
+/// The guest VM's initramfs: `qemu/guest-init.sh`, the agent, the trusted keys.
+fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result<Initramfs> {
     let initramfs = Initramfs::new(root)?;
     let qemu = paths.root.join("qemu");
     initramfs.add_file(&qemu.join("guest-init.sh"), "init", 0o755)?;
@@ -205,8 +216,7 @@ fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result
         "usr/bin/vusbkey-poweroff",
         0o755,
     )?;
-    initramfs.add_program_at(&sh, &agent, "usr/bin/vusbkey-agent")?;
-    initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)?;
+    add_agent(paths, keys, &initramfs)?;
     initramfs.add_file(
         &keys.other_public,
         "etc/vusbkey/trusted-other/other.pem",
