@@ -36,6 +36,24 @@ results_done() {
 	echo "VUSBKEY-DONE $count"
 }
 
+# sleep_cycle: one system suspend-resume with /sys/power/pm_test=devices (every device is
+# suspended and resumed by the PM core, no wake-up source needed; the debug kernel has
+# CONFIG_PM_DEBUG). Fails unless the PM core counts one more successful suspend (a device
+# that fails to suspend or resume makes it count a failure).
+sleep_cycle() {
+	stats=/sys/power/suspend_stats
+	before=$(cat $stats/success) || return 1
+	state=freeze
+	grep -qw mem /sys/power/state && state=mem
+	echo devices > /sys/power/pm_test || return 1
+	echo $state > /sys/power/state
+	rc=$?
+	echo none > /sys/power/pm_test
+	after=$(cat $stats/success)
+	echo "suspend to $state: exit $rc, successful suspends $before -> $after, failed $(cat $stats/fail)"
+	[ $rc = 0 ] && [ "$after" = $((before + 1)) ]
+}
+
 # Marks what the kernel already reported at boot, so that later checks see only new reports.
 kernel_log_baseline() {
 	if [ -w /sys/kernel/debug/kmemleak ]; then

@@ -106,6 +106,9 @@ check hostile-usb-storage-back wait_for 30 disk_is_image
 # --- rmmod with the device open and URBs in flight -----------------------------------
 progress "rmmod with URBs in flight"
 if hold_urbs /tmp/hold.log; then
+	# System sleep flushes the held URBs (usbcore unlinks them after suspending the device);
+	# `hold` submits them again after the resume, and the device NAKs them again.
+	check hostile-sleep-urbs-in-flight sleep_cycle
 	check hostile-rmmod-urbs-in-flight timeout 60 rmmod vusbkey
 	wait $hold_pid
 	rc=$?

@@ -201,22 +201,55 @@ check kmod-storm-back wait_for 15 disk_of vusbkey
 sd=$(disk_of vusbkey)
 check kmod-storm-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
 
-# ---- suspend: root hub autosuspend while unplugged, device autosuspend (needs CONFIG_PM) ----
+# ---- power management (CONFIG_PM): autosuspend of the root hub and of the device, system
+# sleep with /sys/power/pm_test=devices (every device suspended and resumed by the PM core,
+# no wake-up source needed) ----
 
-if [ -f /sys/bus/usb/devices/usb1/power/control ]; then
+# disk_is_image: the whole key disk, read with O_DIRECT, hashes to the image.
+disk_is_image() {
+	d=$(disk_of vusbkey) || return 1
+	dd if=/dev/$d bs=64k iflag=direct 2> /dev/null | sha256sum | grep -q "^$IMG_SHA"
+}
+
+# pm_log_clean: no PM core, vusbkey or USB device line since the mark reports a failure.
+pm_log_clean() {
+	bad=$(log_since_mark | grep -E 'PM:|vusbkey|usb [0-9]' | grep -iE 'fail|error|timeout')
+	[ -z "$bad" ] || {
+		echo "$bad" | head -n 1
+		return 1
+	}
+}
+
+if [ -f /sys/power/pm_test ]; then
+	progress "kmod: autosuspend and system sleep"
+	mark_log
 	rh=$(readlink -f $PDEV/usb*)
 	echo 0 > $PDEV/connected
 	check kmod-rh-autosuspend wait_for 10 attr_is "$rh/power/runtime_status" suspended
 	echo 1 > $PDEV/connected
 	check kmod-rh-resume-on-connect wait_for 10 disk_of vusbkey
+	# The device suspends when no driver holds it (as when it waits for a VM): take the
+	# interface from usb-storage, allow autosuspend; the idle root hub follows.
 	dev=$(usb_dev 1209 0001)
+	intf=${dev##*/}:1.0
+	echo "$intf" > /sys/bus/usb/drivers/usb-storage/unbind
 	echo 0 > "$dev/power/autosuspend_delay_ms"
 	echo auto > "$dev/power/control"
 	check kmod-dev-autosuspend wait_for 10 attr_is "$dev/power/runtime_status" suspended
-	check kmod-dev-resume-read sh -c "dd if=/dev/$(disk_of vusbkey) bs=64k iflag=direct 2>/dev/null | sha256sum | grep -q ^$IMG_SHA"
+	check kmod-dev-autosuspend-rh wait_for 10 attr_is "$rh/power/runtime_status" suspended
+	check kmod-sleep-while-suspended sleep_cycle
+	check kmod-sleep-while-suspended-still wait_for 10 attr_is "$dev/power/runtime_status" suspended
+	echo "$intf" > /sys/bus/usb/drivers/usb-storage/bind
+	check kmod-dev-resume-on-bind wait_for 10 disk_of vusbkey
+	check kmod-dev-resume-read wait_for 10 disk_is_image
 	echo on > "$dev/power/control"
+	check kmod-dev-active attr_is "$dev/power/runtime_status" active
+	# System sleep with the disk in use: a reader before and after, the data intact.
+	check kmod-sleep-in-use sleep_cycle
+	check kmod-sleep-in-use-read wait_for 10 disk_is_image
+	check kmod-pm-log-clean pm_log_clean
 else
-	progress "kmod: suspend/resume NOT tested: the kernel has no CONFIG_PM"
+	fail kmod-pm "the debug kernel has no /sys/power/pm_test (CONFIG_PM, CONFIG_SUSPEND, CONFIG_PM_DEBUG)"
 fi
 check kmod-rmmod rmmod vusbkey
 

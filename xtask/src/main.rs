@@ -76,8 +76,8 @@ enum Command {
     },
     /// The long hostile-host soak against vusbkey.ko on the debug kernel (suite `hostile`).
     Soak {
-        /// Minutes of hostile traffic (about 47 operations a second under TCG).
-        #[arg(long, default_value_t = 40)]
+        /// Minutes of hostile traffic (about 43 operations a second under TCG).
+        #[arg(long, default_value_t = 50)]
         minutes: u64,
         /// Seed of the traffic (default: random, printed by the guest).
         #[arg(long)]
