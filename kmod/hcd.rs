@@ -283,6 +283,11 @@ impl VHcd {
         self.hcd.poll_rh_status();
     }
 
+    /// Whether the hub driver has powered the root hub's port.
+    pub(crate) fn port_powered(&self) -> bool {
+        self.state.lock().port.powered()
+    }
+
     /// Whether the device is plugged in.
     pub(crate) fn connected(&self) -> bool {
         self.state.lock().port.plugged()

@@ -58,6 +58,18 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
         unsafe { release(raw) };
         return Err(e);
     }
+    // The hub driver powers the port while the root hub is added, but goes on when that
+    // request fails (an allocation failure in `usb_control_msg`): then no device would
+    // ever appear, so the load fails instead.
+    // SAFETY: `vhcd_ptr` is the `Arc` stored in `hcd_priv`, alive until `release`.
+    if !unsafe { ArcBorrow::from_raw(vhcd_ptr) }.port_powered() {
+        pr_err!("the hub driver did not power the root hub's port\n");
+        // SAFETY: `raw` was added above; removing it ends usbcore's calls back.
+        unsafe { ffi::vusbkey_hcd_remove(raw) };
+        // SAFETY: `usb_remove_hcd` returned.
+        unsafe { release(raw) };
+        return Err(EIO);
+    }
     // The device starts plugged in: it shows up once the hub driver powers the port.
     pr_info!(
         "host controller ready, disk {} bytes, sha256 {}\n",

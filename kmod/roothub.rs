@@ -92,6 +92,11 @@ impl RootPort {
         self.plugged
     }
 
+    /// Whether the hub driver has powered the port (USB 2.0 §11.11).
+    pub(crate) fn powered(&self) -> bool {
+        self.status & PORT_POWER != 0
+    }
+
     /// Whether the port is enabled and not suspended: the device can take transfers.
     pub(crate) fn active(&self) -> bool {
         self.status & (PORT_ENABLE | PORT_SUSPEND) == PORT_ENABLE
