@@ -58,9 +58,11 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
         unsafe { release(raw) };
         return Err(e);
     }
-    // The hub driver powers the port while the root hub is added, but goes on when that
-    // request fails (an allocation failure in `usb_control_msg`): then no device would
-    // ever appear, so the load fails instead.
+    // `usb_add_hcd` succeeds even when the root hub did not come up: its configuration or
+    // the hub driver's probe failed, or the hub driver's port-power request did (an
+    // allocation failure; `hub_activate` goes on). Only the hub driver powers the port,
+    // so an unpowered port after the add covers all three: no device would ever appear,
+    // and the load fails instead.
     // SAFETY: `vhcd_ptr` is the `Arc` stored in `hcd_priv`, alive until `release`.
     if !unsafe { ArcBorrow::from_raw(vhcd_ptr) }.port_powered() {
         pr_err!("the hub driver did not power the root hub's port\n");

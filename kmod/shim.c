@@ -87,40 +87,13 @@ struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesiz
 	return hcd;
 }
 
-/*
- * Whether usbcore got the root hub working: configured, with the hub driver bound to its
- * interface. usb_add_hcd() succeeds even when that failed (an allocation failing in
- * usb_set_configuration() or hub_probe()), and then no device would ever appear behind the
- * port. The rh's device lock keeps its interfaces from being bound or unbound meanwhile.
- */
-static bool vusbkey_root_hub_ready(struct usb_hcd *hcd)
-{
-	struct usb_device *rh = hcd->self.root_hub;
-	struct usb_host_config *config;
-	bool ready;
-
-	usb_lock_device(rh);
-	config = rh->actconfig;
-	ready = config && config->desc.bNumInterfaces && config->interface[0] &&
-		config->interface[0]->dev.driver;
-	usb_unlock_device(rh);
-	return ready;
-}
-
 int vusbkey_hcd_add(struct usb_hcd *hcd)
 {
 	int ret = usb_add_hcd(hcd, 0, 0);
 
-	if (ret)
-		return ret;
-	if (!vusbkey_root_hub_ready(hcd)) {
-		dev_err(hcd->self.controller,
-			"the root hub did not come up (see usbcore's messages above)\n");
-		usb_remove_hcd(hcd);
-		return -EIO;
-	}
-	device_wakeup_enable(hcd->self.controller);
-	return 0;
+	if (!ret)
+		device_wakeup_enable(hcd->self.controller);
+	return ret;
 }
 
 void vusbkey_hcd_remove(struct usb_hcd *hcd) { usb_remove_hcd(hcd); }

@@ -52,10 +52,7 @@ void vusbkey_get_params(struct vusbkey_params *out);
 int vusbkey_platform_register(void);
 void vusbkey_platform_unregister(void);
 
-/*
- * The HCD: create (not yet added; also the platform drvdata), add (fails, removed again,
- * when the root hub did not come up), remove, put.
- */
+/* The HCD: create (not yet added; also the platform drvdata), add, remove, put. */
 struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize);
 int vusbkey_hcd_add(struct usb_hcd *hcd);
 void vusbkey_hcd_remove(struct usb_hcd *hcd);

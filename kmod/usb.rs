@@ -305,10 +305,9 @@ impl Urb {
         }
         let mut out = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
         for &(start, len) in spans.iter() {
-            // SAFETY: `spans` lists the URB's buffer, which usbcore hands to the HCD for its
-            // exclusive use from enqueue to giveback (URB.rst), mapped in the direct map
-            // (no highmem, see the `compile_error!` above); the spans were just checked not
-            // to overlap, and the slices borrow `self` mutably, so they end before giveback.
+            // The URB's buffer is the HCD's alone from enqueue to giveback (URB.rst), in the
+            // direct map (no highmem: the `compile_error!` above); the spans do not overlap.
+            // SAFETY: as said; the slices borrow `self` mutably, so they end before giveback.
             out.push(unsafe { core::slice::from_raw_parts_mut(start, len) }, GFP_KERNEL)?;
         }
         Ok(Some(out))
