@@ -36,6 +36,8 @@ pub struct Config {
     pub rollback: RollbackConfig,
     /// What to do when the token is refused.
     pub policy: Policy,
+    /// The virtio-serial port the verdict is reported on, by name; no such port, no report.
+    pub report_port: String,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             device: DeviceConfig::default(),
             rollback: RollbackConfig::default(),
             policy: Policy::default(),
+            report_port: vusbkey_report::PORT_NAME.to_owned(),
         }
     }
 }

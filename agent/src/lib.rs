@@ -12,12 +12,15 @@
 //! - [`check`]: every check, in order, giving [`Accepted`] or a [`Refusal`].
 //! - [`Reason`]: why a token is refused, with its exit code and message.
 //! - [`Policy`], [`Action`], [`CommandLine`]: what happens on a refusal.
+//! - [`find_port`], [`send`]: the verdict's report to the host monitor over virtio-serial
+//!   (the format is [`vusbkey_report::Report`]).
 //! - [`wait_for_key_disk`], [`KeyDisk`]: finding the key disk in sysfs.
 //! - [`KeyVolume`]: its FAT volume, label and token (read with [`image_builder`]).
 //! - [`load_trusted_keys`]: the trusted issuer keys.
 //! - [`read_vm_uuid`]: this VM's identity.
 //! - [`RollbackState`]: the newest token accepted so far.
 
+mod channel;
 mod check;
 mod config;
 mod discovery;
@@ -28,6 +31,7 @@ mod verdict;
 mod vm;
 mod volume;
 
+pub use channel::{find_port, send, SendError};
 pub use check::check;
 pub use config::{
     Config, ConfigError, DeviceConfig, RollbackConfig, DEFAULT_CONFIG_FILE, DEFAULT_LABEL,

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use vusbkey_agent::{
-    check, Action, CommandLine, Config, Policy, Reason, Refusal, DEFAULT_CONFIG_FILE,
+    check, find_port, send, Action, CommandLine, Config, Policy, Reason, Refusal,
+    DEFAULT_CONFIG_FILE,
 };
+use vusbkey_report::Report;
 
 /// Verifies this VM's vusbkey token, read from the virtual USB key disk, and applies the
 /// failure policy.
@@ -15,8 +17,9 @@ use vusbkey_agent::{
 /// genuine, for this VM and in date. Otherwise carries out the policy: `log` prints one
 /// `vusbkey-agent: refused reason=... exit=... message=... detail=...` line on stderr,
 /// `alarm` runs the alarm command, `poweroff` runs the poweroff command, `deny` exits with
-/// the reason's code (without `deny`, the exit code is 0). Flags override the
-/// configuration file.
+/// the reason's code (without `deny`, the exit code is 0). Either way the verdict is
+/// reported as one JSON line on the virtio-serial port named by --report-port, if the VM
+/// has it. Flags override the configuration file.
 #[derive(Debug, Parser)]
 #[command(version, after_help = Reason::exit_code_table())]
 struct Cli {
@@ -78,6 +81,10 @@ struct Cli {
     /// policy.poweroff_command; default: systemctl poweroff].
     #[arg(long, value_name = "COMMAND")]
     poweroff_command: Option<CommandLine>,
+    /// Name of the virtio-serial port to report the verdict on; no such port, no report
+    /// [config: report_port; default: org.vusbkey.agent.0].
+    #[arg(long, value_name = "NAME")]
+    report_port: Option<String>,
 }
 
 impl Cli {
@@ -102,6 +109,7 @@ impl Cli {
             config.policy.alarm_command.clone_from(&self.alarm_command);
         }
         set(&mut config.policy.poweroff_command, &self.poweroff_command);
+        set(&mut config.report_port, &self.report_port);
         config
     }
 
@@ -146,18 +154,42 @@ fn parse_usb_id(text: &str) -> Result<u16, String> {
     u16::from_str_radix(digits, 16).map_err(|e| format!("not a 16-bit hexadecimal id: {e}"))
 }
 
+/// Reports to the host monitor, if the VM has the port; a failure is said on stderr and
+/// changes nothing else.
+fn report(config: &Config, report: &Report) {
+    let device = &config.device;
+    let Some(port) = find_port(&device.sysfs, &device.dev_dir, &config.report_port) else {
+        return;
+    };
+    if let Err(e) = send(&port, report) {
+        eprintln!(
+            "vusbkey-agent: report-failed port={:?} error={:?}",
+            e.port.display().to_string(),
+            e.source.to_string()
+        );
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let config = match cli.config() {
         Ok(config) => config,
-        Err(refusal) => return ExitCode::from(cli.fallback_policy().enforce(&refusal)),
+        Err(refusal) => {
+            // Reported before the policy runs: `poweroff` would stop the VM first.
+            report(&cli.apply(Config::default()), &refusal.report());
+            return ExitCode::from(cli.fallback_policy().enforce(&refusal));
+        }
     };
     match check(&config) {
         Ok(accepted) => {
             println!("{accepted}");
+            report(&config, &accepted.report());
             ExitCode::SUCCESS
         }
-        Err(refusal) => ExitCode::from(config.policy.enforce(&refusal)),
+        Err(refusal) => {
+            report(&config, &refusal.report());
+            ExitCode::from(config.policy.enforce(&refusal))
+        }
     }
 }
 
@@ -213,6 +245,7 @@ mod tests {
             format!("default: {}", defaults.device.sysfs.display()),
             format!("default: {}", defaults.device.dev_dir.display()),
             format!("default: {}", defaults.rollback.state_file.display()),
+            format!("default: {}", defaults.report_port),
         ] {
             assert!(help.contains(&default), "--help lacks {default:?}");
         }

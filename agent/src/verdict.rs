@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use authkey::{Claims, KeyId};
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
+use vusbkey_report::Report;
 
 /// Why the agent refuses; each reason has its own exit code, name and message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +154,13 @@ impl Refusal {
     }
 }
 
+impl Refusal {
+    /// What the host monitor is told.
+    pub fn report(&self) -> Report {
+        Report::refused(self.reason.name(), self.reason.exit_code(), &self.detail)
+    }
+}
+
 /// One structured `key=value` line: `vusbkey-agent: refused reason=... exit=... message=...
 /// detail=...`.
 impl fmt::Display for Refusal {
@@ -179,6 +187,20 @@ pub struct Accepted {
     pub kid: KeyId,
     /// The key disk it was read from.
     pub device: PathBuf,
+}
+
+impl Accepted {
+    /// What the host monitor is told: the token's id, issuer, expiry and key id, never
+    /// the token itself.
+    pub fn report(&self) -> Report {
+        Report::accepted(
+            &self.claims.jti,
+            &self.claims.iss,
+            self.claims.exp.unix_timestamp(),
+            &self.kid.to_string(),
+            &self.device.display().to_string(),
+        )
+    }
 }
 
 /// One structured line: `vusbkey-agent: accepted vm=... issuer=... kid=... expires=...

@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -13,6 +13,7 @@ use tempfile::TempDir;
 use time::macros::datetime;
 use time::OffsetDateTime;
 use uuid::{uuid, Uuid};
+use vusbkey_report::{Report, PORT_NAME};
 
 /// This VM.
 const VM: Uuid = uuid!("6a3b1f2e-0c4d-4e5f-8a9b-0123456789ab");
@@ -477,4 +478,102 @@ fn help_documents_the_exit_codes() {
     let help = String::from_utf8(output.stdout).unwrap();
     let table = &help[help.find("Exit codes:").unwrap()..];
     insta::assert_snapshot!("exit-codes", table);
+}
+
+/// Gives the guest the monitor's virtio-serial port, as a guest without udev sees it:
+/// `sys/class/virtio-ports/vport1p1/name` and `dev/vport1p1` (a plain file here).
+fn add_port(guest: &Guest) -> PathBuf {
+    let sysfs = guest.path("sys/class/virtio-ports/vport1p1");
+    fs::create_dir_all(&sysfs).unwrap();
+    fs::write(sysfs.join("name"), format!("{PORT_NAME}\n")).unwrap();
+    let port = guest.path("dev/vport1p1");
+    fs::write(&port, "").unwrap();
+    port
+}
+
+/// The one report written on `port`.
+fn reported(port: &Path) -> Report {
+    let text = fs::read_to_string(port).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    assert!(text.ends_with('\n'));
+    Report::parse(text.trim_end().as_bytes()).unwrap()
+}
+
+#[test]
+fn an_acceptance_is_reported_on_the_port_without_the_token() {
+    let guest = Guest::new();
+    let port = add_port(&guest);
+    let token = good_token();
+    guest.insert_token(&token);
+    let run = guest.run(&[]);
+    assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{run:?}");
+    let Report::Accepted(accepted) = reported(&port) else {
+        panic!("not an acceptance");
+    };
+    assert_eq!(accepted.kid, issuer().public_key().kid().to_string());
+    assert_eq!(accepted.device, guest.path("dev/sda").display().to_string());
+    assert_eq!(accepted.iss, "test-issuer");
+    assert!(accepted.exp > OffsetDateTime::now_utc().unix_timestamp());
+    assert!(!fs::read_to_string(&port).unwrap().contains(&token));
+}
+
+#[test]
+fn a_refusal_is_reported_before_the_poweroff() {
+    let guest = Guest::new();
+    let port = add_port(&guest);
+    let other = uuid!("00000000-1111-4222-8333-444444444444");
+    guest.insert_token(&token(&issuer(), other, OffsetDateTime::now_utc(), 1));
+    // The poweroff command sees the report already written.
+    let seen = guest.path("seen-at-poweroff");
+    let command = format!("cp {} {}", port.display(), seen.display());
+    let run = guest.run(&["--policy", "poweroff,deny", "--poweroff-command", &command]);
+    assert_eq!(run.code, 16, "{run:?}");
+    let Report::Refused(refused) = reported(&seen) else {
+        panic!("not a refusal");
+    };
+    assert_eq!(
+        (refused.reason.as_str(), refused.exit_code),
+        ("wrong-vm", 16)
+    );
+    assert!(refused.detail.contains("wrong VM"), "{}", refused.detail);
+}
+
+#[test]
+fn a_configuration_error_is_reported_too() {
+    let guest = Guest::new();
+    add_port(&guest);
+    let root = guest.path("").display().to_string();
+    let run = guest.run(&[
+        "--config",
+        "/nonexistent/agent.toml",
+        "--sysfs",
+        &format!("{root}/sys"),
+        "--dev-dir",
+        &format!("{root}/dev"),
+    ]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let Report::Refused(refused) = reported(&guest.path("dev/vport1p1")) else {
+        panic!("not a refusal");
+    };
+    assert_eq!(refused.reason, "config-error");
+}
+
+#[test]
+fn a_port_nobody_reads_fails_the_report_not_the_verdict() {
+    let guest = Guest::new();
+    add_port(&guest);
+    let port = guest.path("dev/vport1p1");
+    fs::remove_file(&port).unwrap();
+    // A FIFO without a reader: opening it for writing without blocking fails (ENXIO).
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&port)
+        .status()
+        .unwrap()
+        .success());
+    let run = guest.run(&[]);
+    assert_eq!(run.code, 10, "{run:?}");
+    assert!(
+        run.stderr.contains("vusbkey-agent: report-failed port="),
+        "{run:?}"
+    );
 }
