@@ -3,23 +3,15 @@
 //! Module parameters (`vendor_id`, `product_id`, `serial`, `manufacturer`, `product`,
 //! declared in shim.c), checked and turned into the device's USB identity.
 
-use crate::device::Identity;
+use crate::device::{
+    Identity, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, INQUIRY_PRODUCT, INQUIRY_REVISION,
+    INQUIRY_VENDOR,
+};
 use crate::{ffi, image};
 use kernel::ffi::c_char;
 use core::ptr;
 use kernel::prelude::*;
 use kernel::str::CStr;
-
-/// Default `iManufacturer`.
-const MANUFACTURER: &str = "vusbkey";
-/// Default `iProduct`.
-const PRODUCT: &str = "vusbkey authentication key";
-/// SCSI INQUIRY vendor (8 characters at most).
-const INQUIRY_VENDOR: &str = "vusbkey";
-/// SCSI INQUIRY product (16 characters at most).
-const INQUIRY_PRODUCT: &str = "Key Disk";
-/// SCSI INQUIRY revision (4 characters at most): the module's major.minor version.
-const INQUIRY_REVISION: &str = "0.1";
 
 /// Reads a string parameter; `None` if it was not given.
 fn string(name: &str, p: *const c_char) -> Result<Option<&'static str>> {
@@ -53,8 +45,8 @@ pub(crate) fn identity() -> Result<Identity<'static>> {
     let identity = Identity {
         vendor_id: p.vendor_id,
         product_id: p.product_id,
-        manufacturer: string("manufacturer", p.manufacturer)?.unwrap_or(MANUFACTURER),
-        product: string("product", p.product)?.unwrap_or(PRODUCT),
+        manufacturer: string("manufacturer", p.manufacturer)?.unwrap_or(DEFAULT_MANUFACTURER),
+        product: string("product", p.product)?.unwrap_or(DEFAULT_PRODUCT),
         serial: string("serial", p.serial)?.unwrap_or(image::DEFAULT_SERIAL),
         inquiry_vendor: INQUIRY_VENDOR,
         inquiry_product: INQUIRY_PRODUCT,

@@ -14,6 +14,21 @@ pub(crate) const INQUIRY_PRODUCT_LEN: usize = 16;
 /// INQUIRY PRODUCT REVISION LEVEL field width (SPC-4, standard INQUIRY data).
 pub(crate) const INQUIRY_REVISION_LEN: usize = 4;
 
+/// Default `idVendor`: pid.codes, the open-source vendor id.
+pub const DEFAULT_VENDOR_ID: u16 = 0x1209;
+/// Default `idProduct`: the pid.codes test product id.
+pub const DEFAULT_PRODUCT_ID: u16 = 0x0001;
+/// Default USB manufacturer string.
+pub const DEFAULT_MANUFACTURER: &str = "vusbkey";
+/// Default USB product string.
+pub const DEFAULT_PRODUCT: &str = "vusbkey authentication key";
+/// SCSI INQUIRY vendor identification.
+pub const INQUIRY_VENDOR: &str = "vusbkey";
+/// SCSI INQUIRY product identification.
+pub const INQUIRY_PRODUCT: &str = "Key Disk";
+/// SCSI INQUIRY product revision level: the device model's major.minor version.
+pub const INQUIRY_REVISION: &str = "0.1";
+
 /// USB and SCSI identity of the device; borrowed strings so no allocation is needed.
 #[derive(Debug, Clone, Copy)]
 pub struct Identity<'a> {

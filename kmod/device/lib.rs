@@ -45,6 +45,9 @@ pub use {
     descriptors::{BULK_IN_ENDPOINT, BULK_MAX_PACKET, BULK_OUT_ENDPOINT, EP0_MAX_PACKET},
     endpoints::Stall,
     handshake::Handshake,
-    identity::{Identity, IdentityError},
+    identity::{
+        Identity, IdentityError, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, DEFAULT_PRODUCT_ID,
+        DEFAULT_VENDOR_ID, INQUIRY_PRODUCT, INQUIRY_REVISION, INQUIRY_VENDOR,
+    },
     usb_device::Device,
 };

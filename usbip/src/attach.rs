@@ -1,0 +1,198 @@
+//! `attach` mode, the default: each key's device is attached to this host's vhci-hcd
+//! through one end of a socketpair (vhci_sysfs.c `attach_store` takes any stream socket),
+//! so no network listener exists at all. Runs in the foreground until SIGTERM or SIGINT,
+//! then detaches every port. A connection the kernel ends on its own (an operator's
+//! `usbip detach`, a vhci-hcd error) is logged and the key attached again on a free port.
+
+use std::io::{BufReader, BufWriter};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use thiserror::Error;
+
+use crate::exported::SPEED_HIGH;
+use crate::key::Key;
+use crate::log;
+use crate::session::SessionError;
+use crate::vhci::{Vhci, VhciError};
+
+/// Buffer size of each connection's reader and writer.
+const BUFFER: usize = 128 << 10;
+/// How long to wait for usbcore to address a newly attached device before logging
+/// without its local bus id.
+const ENUMERATION_WAIT: Duration = Duration::from_secs(5);
+/// Pause before attaching a key again whose connection ended.
+const REATTACH_DELAY: Duration = Duration::from_secs(1);
+
+/// Why `attach` stopped with an error.
+#[derive(Debug, Error)]
+pub enum AttachError {
+    /// vhci-hcd is missing or refused.
+    #[error(transparent)]
+    Vhci(#[from] VhciError),
+    /// A socket or signal handler could not be set up.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the main loop hears about.
+enum Event {
+    /// SIGTERM or SIGINT.
+    Stop(i32),
+    /// The connection of key `index` ended.
+    Ended(usize, Result<(), SessionError>),
+}
+
+/// One attached key.
+struct Attached {
+    port: u32,
+    /// Our end of the socketpair, kept to shut it down on stop.
+    stream: UnixStream,
+}
+
+/// Attaches one key to a free high-speed port; returns the port and our end of the socket.
+fn attach_one(vhci: &Vhci, key: &Key) -> Result<(u32, UnixStream), AttachError> {
+    loop {
+        let (ours, theirs) = UnixStream::pair()?;
+        let free = vhci.free_high_speed_ports()?;
+        let mut busy = 0;
+        for &port in &free {
+            match vhci.attach(port, theirs.as_raw_fd(), key.exported.devid(), SPEED_HIGH) {
+                // The kernel holds its own reference to the socket now.
+                Ok(()) => return Ok((port, ours)),
+                // Another process took the port since the status was read.
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => busy += 1,
+                Err(e) => {
+                    return Err(VhciError::Io {
+                        path: format!("{}/attach (port {port})", crate::vhci::SYSFS_DIR),
+                        source: e,
+                    }
+                    .into())
+                }
+            }
+        }
+        log::warn(
+            "attach",
+            format!("{busy} free ports were taken meanwhile; trying again"),
+        );
+    }
+}
+
+/// Logs the local USB device once usbcore has addressed it.
+fn log_attached(vhci: &Vhci, port: u32, key: &Key) {
+    let start = Instant::now();
+    let busid = loop {
+        match vhci.local_busid(port) {
+            Ok(Some(busid)) => break Some(busid),
+            _ if start.elapsed() > ENUMERATION_WAIT => break None,
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let usb = busid.map_or_else(|| "not yet enumerated".to_owned(), |b| format!("usb {b}"));
+    log::info(
+        &format!("port {port}"),
+        format!("attached {}; {usb}", key.describe()),
+    );
+}
+
+/// Attaches every key and serves them until SIGTERM or SIGINT.
+pub fn run(keys: &[Key]) -> Result<(), AttachError> {
+    let vhci = Vhci::open()?;
+    let (events, inbox) = mpsc::channel();
+    let mut signals = Signals::new([SIGTERM, SIGINT])?;
+    let signal_events = events.clone();
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            let _ = signal_events.send(Event::Stop(signal));
+        }
+    });
+    std::thread::scope(|scope| {
+        let mut attached: Vec<Option<Attached>> = keys.iter().map(|_| None).collect();
+        let start =
+            |index: usize, attached: &mut Vec<Option<Attached>>| -> Result<(), AttachError> {
+                let key = &keys[index];
+                let (port, ours) = attach_one(&vhci, key)?;
+                let reader = ours.try_clone()?;
+                let writer = ours.try_clone()?;
+                attached[index] = Some(Attached { port, stream: ours });
+                let events = events.clone();
+                scope.spawn(move || {
+                    let result = key.session().and_then(|mut session| {
+                        session.serve(
+                            &mut BufReader::with_capacity(BUFFER, reader),
+                            &mut BufWriter::with_capacity(BUFFER, writer),
+                        )
+                    });
+                    let _ = events.send(Event::Ended(index, result));
+                });
+                Ok(())
+            };
+        let mut outcome = Ok(());
+        for index in 0..keys.len() {
+            if let Err(e) = start(index, &mut attached) {
+                outcome = Err(e);
+                break;
+            }
+            if let Some(a) = &attached[index] {
+                log_attached(&vhci, a.port, &keys[index]);
+            }
+        }
+        if outcome.is_ok() {
+            outcome = serve_until_stopped(&vhci, keys, &inbox, &mut attached, start);
+        }
+        detach_all(&vhci, &mut attached);
+        outcome
+    })
+}
+
+/// The main loop: re-attaches keys whose connection ended, until a stop signal.
+fn serve_until_stopped(
+    vhci: &Vhci,
+    keys: &[Key],
+    inbox: &mpsc::Receiver<Event>,
+    attached: &mut Vec<Option<Attached>>,
+    mut start: impl FnMut(usize, &mut Vec<Option<Attached>>) -> Result<(), AttachError>,
+) -> Result<(), AttachError> {
+    loop {
+        match inbox.recv() {
+            Ok(Event::Stop(signal)) => {
+                log::info("attach", format!("signal {signal}: detaching"));
+                return Ok(());
+            }
+            Ok(Event::Ended(index, result)) => {
+                let port = attached[index].take().map(|a| a.port);
+                let subject = port.map_or_else(|| "port ?".to_owned(), |p| format!("port {p}"));
+                match result {
+                    Ok(()) => log::error(&subject, "connection closed by the kernel (detached)"),
+                    Err(e) => log::error(&subject, format!("connection ended: {e}")),
+                }
+                std::thread::sleep(REATTACH_DELAY);
+                log::info(
+                    &subject,
+                    format!("attaching {} again", keys[index].image.name()),
+                );
+                start(index, attached)?;
+                if let Some(a) = &attached[index] {
+                    log_attached(vhci, a.port, &keys[index]);
+                }
+            }
+            Err(mpsc::RecvError) => return Ok(()),
+        }
+    }
+}
+
+/// Detaches every attached port and closes our ends, so every session thread ends.
+fn detach_all(vhci: &Vhci, attached: &mut [Option<Attached>]) {
+    for a in attached.iter_mut().filter_map(Option::take) {
+        let subject = format!("port {}", a.port);
+        match vhci.detach(a.port) {
+            Ok(()) => log::info(&subject, "detached"),
+            Err(e) => log::error(&subject, format!("detach failed: {e}")),
+        }
+        let _ = a.stream.shutdown(std::net::Shutdown::Both);
+    }
+}
