@@ -80,7 +80,12 @@ fn import(server: &Server, busid: &str) -> (TcpStream, u32, Vec<u8>) {
 }
 
 /// Sends `commands`, then reads replies until `count` have arrived.
-fn exchange(s: &mut TcpStream, commands: &[u8], in_seqnums: &[u32], count: usize) -> Vec<(Reply, Vec<u8>)> {
+fn exchange(
+    s: &mut TcpStream,
+    commands: &[u8],
+    in_seqnums: &[u32],
+    count: usize,
+) -> Vec<(Reply, Vec<u8>)> {
     s.write_all(commands).unwrap();
     let mut got = Vec::new();
     let mut out = Vec::new();
@@ -113,12 +118,19 @@ fn lists_imports_and_serves_the_disk() {
     s.write_all(&op(0x8005, None)).unwrap();
     let mut list = Vec::new();
     s.read_to_end(&mut list).unwrap();
-    assert_eq!(&list[..12], &[0x01, 0x11, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 2]);
+    assert_eq!(
+        &list[..12],
+        &[0x01, 0x11, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 2]
+    );
     assert_eq!(list.len(), 12 + 2 * (312 + 4));
     let first = &list[12..12 + 312];
     assert_eq!(&first[256..260], b"1-1\0");
     assert_eq!(&first[300..304], &[0x12, 0x09, 0x00, 0x01], "ids 1209:0001");
-    assert_eq!(&list[12 + 312..12 + 316], &[0x08, 0x06, 0x50, 0], "class 08/06/50");
+    assert_eq!(
+        &list[12 + 312..12 + 316],
+        &[0x08, 0x06, 0x50, 0],
+        "class 08/06/50"
+    );
     assert_eq!(&list[12 + 316 + 256..][..4], b"1-2\0");
 
     // Import 1-1 and read the whole disk through BOT.
@@ -135,7 +147,10 @@ fn lists_imports_and_serves_the_disk() {
     input.extend(bulk_in(5, 32 * 512));
     input.extend(bulk_in(6, 13));
     let r = exchange(&mut s, &input, &[3, 5, 6], 6);
-    assert!(r[4].1 == image_bytes(32), "the disk reads back as the image");
+    assert!(
+        r[4].1 == image_bytes(32),
+        "the disk reads back as the image"
+    );
     assert_eq!(r[5].1.len(), 13, "{:?}", r[5].0);
     assert_eq!(r[5].1[12], 0);
 
@@ -158,7 +173,12 @@ fn lists_imports_and_serves_the_disk() {
     }
 
     // The imported connection still works, and after it closes the key is free again.
-    let r = exchange(&mut s, &control_in(7, [0x80, 6, 0, 1, 0, 0, 18, 0]), &[7], 1);
+    let r = exchange(
+        &mut s,
+        &control_in(7, [0x80, 6, 0, 1, 0, 0, 18, 0]),
+        &[7],
+        1,
+    );
     assert_eq!(r[0].1.len(), 18);
     drop(s);
     let mut freed = false;
@@ -184,7 +204,10 @@ fn refuses_bad_images_clearly() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("100 bytes is not a non-empty whole number of 512-byte blocks"), "{err}");
+    assert!(
+        err.contains("100 bytes is not a non-empty whole number of 512-byte blocks"),
+        "{err}"
+    );
 
     let out = Command::new(assert_cmd::cargo::cargo_bin("vusbkey-usbip"))
         .args(["attach"])

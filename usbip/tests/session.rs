@@ -48,9 +48,15 @@ fn enumerates_with_the_module_identity_and_image_serial() {
     assert_eq!(r.len(), 3);
     let device = &r[0].1;
     assert_eq!(r[0].0, ret(1, 0, 18));
-    assert_eq!(&device[8..12], &[0x09, 0x12, 0x01, 0x00], "idVendor 0x1209, idProduct 0x0001");
+    assert_eq!(
+        &device[8..12],
+        &[0x09, 0x12, 0x01, 0x00],
+        "idVendor 0x1209, idProduct 0x0001"
+    );
     let serial: String = char::decode_utf16(
-        r[1].1[2..].chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])),
+        r[1].1[2..]
+            .chunks(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]])),
     )
     .map(Result::unwrap)
     .collect();
@@ -110,10 +116,16 @@ fn nak_queues_bulk_in_and_unlink_cancels_it() {
         headers,
         [
             ret(1, 0, 0),
-            Reply::Unlink(RetUnlink { seqnum: 4, status: -errno::ECONNRESET }),
+            Reply::Unlink(RetUnlink {
+                seqnum: 4,
+                status: -errno::ECONNRESET
+            }),
             ret(5, 0, 31),
             ret(3, 0, 13),
-            Reply::Unlink(RetUnlink { seqnum: 6, status: 0 }),
+            Reply::Unlink(RetUnlink {
+                seqnum: 6,
+                status: 0
+            }),
         ]
     );
     assert_eq!(&r[3].1[..4], b"USBS");
@@ -160,7 +172,10 @@ fn connection_errors_end_the_session() {
     let (result, out) = run(&key, &other);
     assert!(matches!(
         result,
-        Err(SessionError::DevId { expected: DEVID, got: 0x0002_0001 })
+        Err(SessionError::DevId {
+            expected: DEVID,
+            got: 0x0002_0001
+        })
     ));
     assert!(out.is_empty());
 
@@ -169,11 +184,17 @@ fn connection_errors_end_the_session() {
 
     let mut truncated_out = bulk_out(1, &[0; 31]);
     truncated_out.truncate(60);
-    assert!(matches!(run(&key, &truncated_out).0, Err(SessionError::Truncated)));
+    assert!(matches!(
+        run(&key, &truncated_out).0,
+        Err(SessionError::Truncated)
+    ));
 
     let mut garbage = set_configuration(1);
     garbage[3] = 9;
-    assert!(matches!(run(&key, &garbage).0, Err(SessionError::Header(_))));
+    assert!(matches!(
+        run(&key, &garbage).0,
+        Err(SessionError::Header(_))
+    ));
 }
 
 mod property {

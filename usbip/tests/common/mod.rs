@@ -10,11 +10,20 @@ pub(crate) const DEVID: u32 = 0x0001_0001;
 
 /// A test image: `blocks` blocks of a pattern without 'U' (0x55).
 pub(crate) fn image_bytes(blocks: usize) -> Vec<u8> {
-    (0..blocks * 512).map(|i| ((i * 7 + i / 512) % 0x50) as u8).collect()
+    (0..blocks * 512)
+        .map(|i| ((i * 7 + i / 512) % 0x50) as u8)
+        .collect()
 }
 
 /// A `CMD_SUBMIT` header (and its OUT data).
-pub(crate) fn submit(seqnum: u32, dir_in: bool, ep: u32, length: u32, setup: [u8; 8], out: &[u8]) -> Vec<u8> {
+pub(crate) fn submit(
+    seqnum: u32,
+    dir_in: bool,
+    ep: u32,
+    length: u32,
+    setup: [u8; 8],
+    out: &[u8],
+) -> Vec<u8> {
     let mut h = vec![0u8; HEADER_LEN];
     let words = [1, seqnum, DEVID, u32::from(dir_in), ep, 0, length, 0, 0, 0];
     for (i, w) in words.iter().enumerate() {
