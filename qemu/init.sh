@@ -2,7 +2,7 @@
 # vusbkey test VM init: mounts the basics, runs the suites named by `vusbkey.suite=` on
 # the kernel command line (comma-separated, from /vusbkey/tests/), reports, powers off.
 /bin/busybox --install -s /bin
-export PATH=/bin:/usr/bin
+export PATH=/bin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev

@@ -91,3 +91,49 @@ kernel_log_clean() {
 		pass "$1"
 	fi
 }
+
+# load_module NAME [PARAM=VALUE...]: loads a module of the running kernel and the modules it
+# depends on, from /lib/modules/$(uname -r) (busybox modprobe reads the modules.dep that
+# xtask wrote there); succeeds at once when NAME is built in. On Debian's stock kernel.
+load_module() {
+	local name
+	name=$(echo "$1" | tr - _)
+	sed 's/-/_/g' "/lib/modules/$(uname -r)/modules.builtin" 2> /dev/null |
+		grep -q "/$name\.ko\$" && return 0
+	modprobe "$@"
+}
+
+# Linux's reference device where there is no g_mass_storage (Debian's stock kernel): the
+# mass-storage gadget function set up through the gadget configfs and bound to dummy_hcd's
+# UDC, as g_mass_storage would be loaded with `file=IMAGE ro=1 removable=0` (same ids).
+REF_GADGET=/sys/kernel/config/usb_gadget/vusbkey-ref
+
+# ref_gadget_up IMAGE: the reference device serving IMAGE read-only.
+ref_gadget_up() {
+	local lun
+	load_module dummy_hcd && load_module usb_f_mass_storage || return 1
+	grep -q ' /sys/kernel/config configfs ' /proc/mounts ||
+		mount -t configfs configfs /sys/kernel/config || return 1
+	mkdir "$REF_GADGET" || return 1
+	echo 0x0525 > "$REF_GADGET/idVendor"
+	echo 0xa4a5 > "$REF_GADGET/idProduct"
+	mkdir "$REF_GADGET/strings/0x409"
+	echo "Linux $(uname -r) with dummy_udc" > "$REF_GADGET/strings/0x409/manufacturer"
+	echo "Mass Storage Gadget" > "$REF_GADGET/strings/0x409/product"
+	lun="$REF_GADGET/functions/mass_storage.0/lun.0"
+	mkdir "$REF_GADGET/functions/mass_storage.0" || return 1
+	# ro only changes while no file is open.
+	echo 1 > "$lun/ro" && echo 0 > "$lun/removable" && echo "$1" > "$lun/file" || return 1
+	mkdir "$REF_GADGET/configs/c.1" || return 1
+	ln -s "$REF_GADGET/functions/mass_storage.0" "$REF_GADGET/configs/c.1/" || return 1
+	echo dummy_udc.0 > "$REF_GADGET/UDC"
+}
+
+# ref_gadget_down: unbinds the reference device and removes it from configfs.
+ref_gadget_down() {
+	[ -d "$REF_GADGET" ] || return 0
+	echo "" > "$REF_GADGET/UDC"
+	rm -f "$REF_GADGET/configs/c.1/mass_storage.0"
+	rmdir "$REF_GADGET/configs/c.1" "$REF_GADGET/functions/mass_storage.0" \
+		"$REF_GADGET/strings/0x409" "$REF_GADGET"
+}

@@ -17,6 +17,7 @@ use crate::paths::Paths;
 use crate::results::Metric;
 use crate::suite::Suite;
 use crate::vm::{self, Boot};
+use crate::vm_kernel::VmKernel;
 use crate::{keydisk, kmod};
 
 /// The size of the benchmark image (built by image-builder).
@@ -63,7 +64,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         memory_mib: 3072,
         uuid: Some(keydisk::VM_UUID),
         timeout: suite.timeout,
-        flavour: Flavour::Release,
+        vm_kernel: VmKernel::Project(Flavour::Release),
     };
     let report = boot.run("bench", kvm)?;
     let mut samples = samples(&report.metrics);

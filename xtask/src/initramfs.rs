@@ -41,6 +41,17 @@ impl Initramfs {
         Ok(())
     }
 
+    /// Writes `contents` to `dest` (relative to the root) with the given mode.
+    pub(crate) fn add_bytes(&self, dest: &str, contents: &[u8], mode: u32) -> anyhow::Result<()> {
+        let target = self.root.join(dest);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&target, contents)?;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))?;
+        Ok(())
+    }
+
     /// Copies a file of the build machine to the same path in the initramfs.
     pub(crate) fn add_host_file(&self, source: &Path, mode: u32) -> anyhow::Result<()> {
         self.add_file(source, relative(source)?, mode)

@@ -62,9 +62,9 @@ impl Kernel {
 
 /// Builds the kernel of `flavour` unless the cached build matches every input.
 pub(crate) fn build(paths: &Paths, flavour: Flavour) -> anyhow::Result<Kernel> {
-    if setup::needed() {
+    if setup::needed(paths) {
         println!("kernel: system packages missing, running setup first");
-        setup::run()?;
+        setup::run(paths)?;
     }
     let sh = Shell::new()?;
     let source = extract_source(&sh, paths)?;

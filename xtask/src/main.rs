@@ -12,9 +12,11 @@ mod paths;
 mod progress;
 mod results;
 mod setup;
+mod stock;
 mod suite;
 mod test;
 mod vm;
+mod vm_kernel;
 
 use std::path::PathBuf;
 
@@ -32,7 +34,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install the system packages and tools the build needs (idempotent; needs root).
+    /// Install the system packages and tools the build needs, and fetch Debian's stock
+    /// kernel for the stock-kernel VMs (idempotent; needs root).
     Setup,
     /// Build the Rust-enabled kernel (cached; a rebuild happens only when inputs change).
     Kernel {
@@ -52,7 +55,8 @@ enum Command {
     },
     /// Boot a VM with the module and run guest test suites from `tests/vm/`.
     Vm {
-        /// Kernel flavour to boot [default: the suite's own (`# vusbkey-flavour:`), else debug].
+        /// Project kernel to boot [default: the suite's own (`# vusbkey-flavour:`), else
+        /// debug]; suites on Debian's stock kernel (`stock`) keep it.
         #[arg(long, value_enum)]
         flavour: Option<Flavour>,
         /// Suites to run (file stems in `tests/vm/`); default: all of them.
@@ -102,7 +106,7 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths::Paths::discover()?;
     match cli.command {
-        Command::Setup => setup::run(),
+        Command::Setup => setup::run(&paths),
         Command::Kernel { flavour } => kernel::build(&paths, flavour).map(drop),
         Command::Kmod { flavour, image } => {
             let (image, variant) = match image {

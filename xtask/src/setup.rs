@@ -1,9 +1,13 @@
-//! `cargo xtask setup`: installs the system packages and tools, skipping what is present.
+//! `cargo xtask setup`: installs the system packages and tools and fetches Debian's stock
+//! kernel, skipping what is present.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
+
+use crate::paths::Paths;
+use crate::stock;
 
 /// Debian packages the build and the tests need (see TOOLCHAIN.md for why each is there).
 const PACKAGES: &[&str] = &[
@@ -31,13 +35,15 @@ const PACKAGES: &[&str] = &[
     "mtools",
     "openssl",
     "sg3-utils",
+    // USB/IP tools (`usbip attach`, `usbip port`) for the VMs on Debian's stock kernel.
+    "usbip",
 ];
 
 /// bindgen version the kernel build uses (6.12 needs >= 0.65.1; Debian's is older).
 const BINDGEN_VERSION: &str = "0.73.2";
 
 /// Installs whatever is missing.
-pub(crate) fn run() -> anyhow::Result<()> {
+pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     let sh = Shell::new()?;
     let missing: Vec<&str> = PACKAGES
         .iter()
@@ -49,13 +55,21 @@ pub(crate) fn run() -> anyhow::Result<()> {
     } else {
         install_packages(&sh, &missing)?;
     }
+    stock::fetch(&sh, paths)?;
     install_bindgen(&sh)
 }
 
 /// Whether `setup` has anything left to do (cheap enough to ask before every command).
-pub(crate) fn needed() -> bool {
+pub(crate) fn needed(paths: &Paths) -> bool {
     let Ok(sh) = Shell::new() else { return true };
-    PACKAGES.iter().any(|package| !installed(&sh, package)) || !bindgen_ok(&sh)
+    PACKAGES.iter().any(|package| !installed(&sh, package))
+        || !bindgen_ok(&sh)
+        || !stock::fetched(paths)
+}
+
+/// Whether this runs as root (who may install packages).
+pub(crate) fn is_root(sh: &Shell) -> bool {
+    cmd!(sh, "id -u").quiet().read().is_ok_and(|uid| uid == "0")
 }
 
 /// Path of the bindgen binary `setup` installs.
@@ -86,8 +100,7 @@ fn install_packages(sh: &Shell, missing: &[&str]) -> anyhow::Result<()> {
         "setup: installing {} Debian packages: {list}",
         missing.len()
     );
-    let uid = cmd!(sh, "id -u").quiet().read()?;
-    if uid != "0" {
+    if !is_root(sh) {
         bail!(
             "installing system packages needs root; run as root:\n  \
              apt-get update && apt-get install -y --no-install-recommends {list}\n\

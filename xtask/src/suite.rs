@@ -1,15 +1,15 @@
 //! A VM test suite: a busybox `sh` script run by the VM's `/init`, and the settings its
 //! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
-//! debug|release`).
+//! debug|release|stock`: the kernel its VM boots).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::ValueEnum;
 
 use crate::kernel::Flavour;
 use crate::paths::Paths;
+use crate::vm_kernel::VmKernel;
 
 /// Time limit of a suite that declares none.
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 600;
@@ -22,8 +22,8 @@ pub(crate) struct Suite {
     pub(crate) path: PathBuf,
     /// The VM is killed after this.
     pub(crate) timeout: Duration,
-    /// The kernel it runs on (default: debug).
-    pub(crate) flavour: Flavour,
+    /// The kernel it runs on (default: the project's debug kernel).
+    pub(crate) vm_kernel: VmKernel,
 }
 
 impl Suite {
@@ -39,13 +39,13 @@ impl Suite {
         .find(|p| p.exists())
         .with_context(|| format!("no suite `{name}` in tests/vm/ or qemu/"))?;
         let text = std::fs::read_to_string(&path)?;
-        let (timeout, flavour) =
+        let (timeout, vm_kernel) =
             header(&text).with_context(|| format!("in the header of {}", path.display()))?;
         Ok(Self {
             name: name.to_owned(),
             path,
             timeout,
-            flavour,
+            vm_kernel,
         })
     }
 
@@ -71,20 +71,20 @@ impl Suite {
 }
 
 /// The settings in a suite's leading comment lines.
-fn header(text: &str) -> anyhow::Result<(Duration, Flavour)> {
+fn header(text: &str) -> anyhow::Result<(Duration, VmKernel)> {
     let mut timeout = Duration::from_secs(DEFAULT_TIMEOUT_SECS);
-    let mut flavour = Flavour::Debug;
+    let mut vm_kernel = VmKernel::Project(Flavour::Debug);
     for line in text.lines().take_while(|line| line.starts_with('#')) {
         if let Some(secs) = line.strip_prefix("# vusbkey-timeout:") {
             timeout = Duration::from_secs(secs.trim().parse().context("bad vusbkey-timeout")?);
         } else if let Some(name) = line.strip_prefix("# vusbkey-flavour:") {
-            flavour = match Flavour::from_str(name.trim(), false) {
-                Ok(flavour) => flavour,
-                Err(_) => bail!("bad vusbkey-flavour `{}`", name.trim()),
+            vm_kernel = match VmKernel::parse(name.trim()) {
+                Some(kernel) => kernel,
+                None => bail!("bad vusbkey-flavour `{}`", name.trim()),
             };
         }
     }
-    Ok((timeout, flavour))
+    Ok((timeout, vm_kernel))
 }
 
 #[cfg(test)]
@@ -96,11 +96,21 @@ mod tests {
         let text = "# e2e: ...\n# vusbkey-timeout: 3000\n# vusbkey-flavour: release\n. /lib\n";
         assert_eq!(
             header(text).unwrap(),
-            (Duration::from_secs(3000), Flavour::Release)
+            (
+                Duration::from_secs(3000),
+                VmKernel::Project(Flavour::Release)
+            )
+        );
+        assert_eq!(
+            header("# usbip\n# vusbkey-flavour: stock\n").unwrap().1,
+            VmKernel::Stock
         );
         assert_eq!(
             header("# plain\n").unwrap(),
-            (Duration::from_secs(DEFAULT_TIMEOUT_SECS), Flavour::Debug)
+            (
+                Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+                VmKernel::Project(Flavour::Debug)
+            )
         );
         assert!(header("# vusbkey-timeout: soon\n").is_err());
         assert!(header("# vusbkey-flavour: fast\n").is_err());

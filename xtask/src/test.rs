@@ -25,9 +25,9 @@ const CARGO_STEPS: &[(&str, &[&str])] = &[
 
 /// Runs everything; an error when any check failed.
 pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
-    if setup::needed() {
+    if setup::needed(paths) {
         println!("test: system packages missing, running setup first");
-        setup::run()?;
+        setup::run(paths)?;
     }
     let mut summary = Summary::default();
     for (name, args) in CARGO_STEPS {

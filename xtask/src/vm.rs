@@ -1,5 +1,6 @@
-//! `cargo xtask vm`: boots QEMU (TCG by default) on the project's kernel and initramfs,
-//! streams the serial console to a log under `target/`, and collects the guest's checks.
+//! `cargo xtask vm`: boots QEMU (TCG by default) on the project's kernel or Debian's stock
+//! kernel with a test initramfs, streams the serial console to a log under `target/`, and
+//! collects the guest's checks.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,9 @@ use crate::nested_qemu;
 use crate::paths::Paths;
 use crate::progress::elapsed;
 use crate::results::{self, Check, Line, Metric, Summary};
+use crate::stock;
 use crate::suite::Suite;
+use crate::vm_kernel::VmKernel;
 
 /// Linux's reference device (dummy_hcd + g_mass_storage) in load order, from the kernel build.
 const REFERENCE_MODULES: &[&str] = &[
@@ -42,12 +45,17 @@ const GUEST_PROGRAMS: &[&str] = &[
     "/usr/bin/sg_turs",
 ];
 
+/// The USB/IP tools (Debian package `usbip`), for the VMs on the stock kernel.
+const USBIP_PROGRAMS: &[&str] = &["/usr/sbin/usbip", "/usr/sbin/usbipd"];
+/// The USB ids the tools name devices with: Debian's path (package `usb.ids`), not hwdata's.
+const USB_IDS: &str = "/usr/share/misc/usb.ids";
+
 /// Guest programs of the workspace (package `vusbkey-vmtools`), installed in `/usr/bin`.
 const VMTOOLS: &[&str] = &["diskread", "elapsed", "hostile"];
 
 /// How to run the VMs.
 pub(crate) struct Options {
-    /// Kernel flavour to boot, overriding each suite's own.
+    /// Project kernel flavour to boot, overriding each suite's own (stock suites keep theirs).
     pub(crate) flavour: Option<Flavour>,
     /// KVM instead of TCG.
     pub(crate) kvm: bool,
@@ -58,7 +66,7 @@ pub(crate) struct Options {
 }
 
 /// Builds everything, then boots one VM per suite (all of `tests/vm/` when `names` is
-/// empty), grouped by kernel flavour.
+/// empty), grouped by the kernel they boot.
 pub(crate) fn run_suites(
     paths: &Paths,
     options: &Options,
@@ -73,21 +81,24 @@ pub(crate) fn run_suites(
             .collect::<anyhow::Result<Vec<_>>>()?
     };
     let mut summary = Summary::default();
-    for flavour in [Flavour::Debug, Flavour::Release] {
+    for vm_kernel in VmKernel::ALL {
         let group: Vec<&Suite> = suites
             .iter()
-            .filter(|suite| options.flavour.unwrap_or(suite.flavour) == flavour)
+            .filter(|suite| suite.vm_kernel.overridden(options.flavour) == vm_kernel)
             .collect();
         if group.is_empty() {
             continue;
         }
-        let dir = paths.target().join("vm").join(flavour.to_string());
+        let dir = paths.target().join("vm").join(vm_kernel.to_string());
         let initrd = dir.join("initramfs.cpio.gz");
-        let kernel = test_initramfs(paths, flavour, &dir, &initrd, &group)?;
+        let kernel = match vm_kernel {
+            VmKernel::Project(flavour) => test_initramfs(paths, flavour, &dir, &initrd, &group)?,
+            VmKernel::Stock => stock_initramfs(paths, &dir, &initrd, &group)?,
+        };
         for suite in group {
             let boot = Boot {
                 kernel: kernel.clone(),
-                flavour,
+                vm_kernel,
                 initrd: initrd.clone(),
                 append: format!("vusbkey.suite={} {}", suite.name, options.append),
                 log: dir.join(format!("{}.log", suite.name)),
@@ -127,10 +138,7 @@ fn test_initramfs(
         initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }
     initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
-    initramfs.add_file(&keys.image, "vusbkey/image.img", 0o644)?;
-    let token = dir.join("token.pst");
-    std::fs::write(&token, format!("{}\n", keys.token))?; // as image-builder stores it
-    initramfs.add_file(&token, "vusbkey/token.pst", 0o644)?;
+    add_key_disk(&initramfs, &keys)?;
     initramfs.add_file(&tampered.ko, "vusbkey/tampered/vusbkey.ko", 0o644)?;
     for program in GUEST_PROGRAMS {
         initramfs.add_program(&sh, Path::new(program))?;
@@ -153,15 +161,55 @@ fn test_initramfs(
     Ok(module.kernel.bzimage())
 }
 
-/// What every VM that runs suites has: `/init`, the test library, the reference device.
+/// Builds the initramfs of the VMs on Debian's stock kernel at `out` and returns that
+/// kernel: the suites, the demo image and its token, sg3-utils, the USB/IP tools, and the
+/// stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
+fn stock_initramfs(
+    paths: &Paths,
+    dir: &Path,
+    out: &Path,
+    suites: &[&Suite],
+) -> anyhow::Result<PathBuf> {
+    let sh = Shell::new()?;
+    let kernel = stock::kernel(paths)?;
+    println!(
+        "vm: Debian's stock kernel {} (package version {})",
+        kernel.release, kernel.version
+    );
+    let keys = keydisk::make(paths)?;
+    let initramfs = suite_initramfs(paths, &dir.join("initramfs"))?;
+    for suite in suites {
+        initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
+    }
+    add_key_disk(&initramfs, &keys)?;
+    for program in GUEST_PROGRAMS.iter().chain(USBIP_PROGRAMS) {
+        initramfs.add_program(&sh, Path::new(program))?;
+    }
+    initramfs.add_host_file(Path::new(USB_IDS), 0o644)?;
+    kernel.add_modules(&initramfs, stock::MODULES)?;
+    initramfs.pack(&sh, out)?;
+    Ok(kernel.vmlinuz())
+}
+
+/// The demo image as `/vusbkey/image.img` and its token as `/vusbkey/token.pst`.
+fn add_key_disk(initramfs: &Initramfs, keys: &KeyDisk) -> anyhow::Result<()> {
+    initramfs.add_file(&keys.image, "vusbkey/image.img", 0o644)?;
+    // As image-builder stores it.
+    initramfs.add_bytes(
+        "vusbkey/token.pst",
+        format!("{}\n", keys.token).as_bytes(),
+        0o644,
+    )
+}
+
+/// What every VM on the project's kernel that runs suites has: `/init`, the test library,
+/// the vmtools programs, the reference device.
 pub(crate) fn base_initramfs(
     paths: &Paths,
     kernel: &Kernel,
     root: &Path,
 ) -> anyhow::Result<Initramfs> {
-    let initramfs = Initramfs::new(root)?;
-    initramfs.add_file(&paths.root.join("qemu/init.sh"), "init", 0o755)?;
-    initramfs.add_file(&paths.root.join("qemu/lib.sh"), "vusbkey/lib.sh", 0o644)?;
+    let initramfs = suite_initramfs(paths, root)?;
     for reference in REFERENCE_MODULES {
         let source = kernel.build_dir.join(reference);
         let name = source
@@ -171,6 +219,14 @@ pub(crate) fn base_initramfs(
             .into_owned();
         initramfs.add_file(&source, &format!("vusbkey/ref/{name}"), 0o644)?;
     }
+    Ok(initramfs)
+}
+
+/// What every VM that runs suites has: `/init`, the test library, the vmtools programs.
+fn suite_initramfs(paths: &Paths, root: &Path) -> anyhow::Result<Initramfs> {
+    let initramfs = Initramfs::new(root)?;
+    initramfs.add_file(&paths.root.join("qemu/init.sh"), "init", 0o755)?;
+    initramfs.add_file(&paths.root.join("qemu/lib.sh"), "vusbkey/lib.sh", 0o644)?;
     let sh = Shell::new()?;
     let release = cargo_release(paths, "vusbkey-vmtools")?;
     for tool in VMTOOLS {
@@ -227,7 +283,7 @@ fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result
 
 /// One VM boot.
 pub(crate) struct Boot {
-    /// bzImage.
+    /// bzImage (or the stock kernel's vmlinuz).
     pub(crate) kernel: PathBuf,
     /// gzip'd cpio.
     pub(crate) initrd: PathBuf,
@@ -235,8 +291,8 @@ pub(crate) struct Boot {
     pub(crate) append: String,
     /// Where the serial console goes.
     pub(crate) log: PathBuf,
-    /// The kernel's flavour, for messages.
-    pub(crate) flavour: Flavour,
+    /// Which kernel that is, for messages.
+    pub(crate) vm_kernel: VmKernel,
     /// Guest memory in MiB.
     pub(crate) memory_mib: u32,
     /// The VM's SMBIOS UUID (`-uuid`), when it matters.
@@ -260,7 +316,7 @@ impl Boot {
         let accel = if kvm { "kvm" } else { "tcg" };
         println!(
             "vm: booting {what} ({} kernel, {accel}, limit {} s; console log {})",
-            self.flavour,
+            self.vm_kernel,
             self.timeout.as_secs(),
             self.log.display()
         );

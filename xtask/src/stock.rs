@@ -1,0 +1,319 @@
+//! Debian 12's own kernel (`linux-image-amd64`, built without Rust), which the stock-kernel
+//! VM suites boot: `setup` downloads the package it depends on into the cache and unpacks it
+//! there (nothing is installed), and a VM takes the modules its suites load from it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use xshell::{cmd, Shell};
+
+use crate::initramfs::Initramfs;
+use crate::paths::Paths;
+use crate::setup;
+
+/// The package that depends on the current kernel of the release.
+const META_PACKAGE: &str = "linux-image-amd64";
+
+/// Modules the stock-kernel suites load (`load_module NAME` in `qemu/lib.sh`). The VM gets
+/// them with every module they depend on; built-in ones need nothing.
+pub(crate) const MODULES: &[&str] = &[
+    // The disk, as the project kernel's suites use it (Debian builds USB core and SCSI as
+    // modules).
+    "usb-storage",
+    "sd_mod",
+    "sg",
+    // Mounting the FAT image: Debian's vfat defaults to codepage 437 and iocharset ascii.
+    "vfat",
+    "nls_cp437",
+    "nls_ascii",
+    "nls_iso8859-1",
+    // Linux's reference device through the gadget configfs (Debian has no g_mass_storage).
+    "configfs",
+    "libcomposite",
+    "usb_f_mass_storage",
+    "dummy_hcd",
+    // USB/IP.
+    "usbip-core",
+    "vhci-hcd",
+    "usbip-host",
+];
+
+/// An unpacked stock kernel package.
+pub(crate) struct StockKernel {
+    /// What the package unpacked to (`boot/`, `lib/modules/`).
+    root: PathBuf,
+    /// The kernel release (`uname -r`), e.g. `6.1.0-57-amd64`.
+    pub(crate) release: String,
+    /// The package version, e.g. `6.1.192-3`.
+    pub(crate) version: String,
+}
+
+impl StockKernel {
+    /// The bootable image.
+    pub(crate) fn vmlinuz(&self) -> PathBuf {
+        self.root.join(format!("boot/vmlinuz-{}", self.release))
+    }
+
+    fn modules_dir(&self) -> PathBuf {
+        self.root.join("lib/modules").join(&self.release)
+    }
+
+    /// Adds `names` and every module they depend on under `/lib/modules/<release>/`, with a
+    /// `modules.dep` of just those and the kernel's `modules.builtin`, so that busybox
+    /// `modprobe NAME` loads a module with its dependencies.
+    pub(crate) fn add_modules(&self, initramfs: &Initramfs, names: &[&str]) -> anyhow::Result<()> {
+        let dir = self.modules_dir();
+        let read = |file: &str| {
+            std::fs::read_to_string(dir.join(file))
+                .with_context(|| format!("reading {file} of the stock kernel"))
+        };
+        let modules_dep = read("modules.dep")?;
+        let chosen = closure(&modules_dep, &read("modules.builtin")?, names)?;
+        let guest_dir = format!("lib/modules/{}", self.release);
+        let mut dep = String::new();
+        for (module, deps) in &chosen {
+            initramfs.add_file(&dir.join(module), &format!("{guest_dir}/{module}"), 0o644)?;
+            dep.push_str(&format!("{module}: {}\n", deps.join(" ")));
+        }
+        initramfs.add_bytes(&format!("{guest_dir}/modules.dep"), dep.as_bytes(), 0o644)?;
+        initramfs.add_file(
+            &dir.join("modules.builtin"),
+            &format!("{guest_dir}/modules.builtin"),
+            0o644,
+        )
+    }
+}
+
+/// The stock kernel `setup` fetched; runs setup first when it has not.
+pub(crate) fn kernel(paths: &Paths) -> anyhow::Result<StockKernel> {
+    if setup::needed(paths) {
+        println!("stock kernel: system packages or the stock kernel missing, running setup first");
+        setup::run(paths)?;
+    }
+    current(paths)?.context("no stock kernel in the cache (run `cargo xtask setup`)")
+}
+
+/// Whether `setup` has fetched a stock kernel (cheap: no apt).
+pub(crate) fn fetched(paths: &Paths) -> bool {
+    current(paths).is_ok_and(|kernel| kernel.is_some())
+}
+
+/// The cache of stock kernels: one directory per package version, and `current`, the
+/// version `setup` chose last.
+fn cache(paths: &Paths) -> PathBuf {
+    paths.cache.join("stock")
+}
+
+/// The unpacked kernel named by `stock/current`, if it is complete.
+fn current(paths: &Paths) -> anyhow::Result<Option<StockKernel>> {
+    let Ok(version) = std::fs::read_to_string(cache(paths).join("current")) else {
+        return Ok(None);
+    };
+    let root = cache(paths).join(version.trim()).join("root");
+    let Ok(entries) = std::fs::read_dir(root.join("lib/modules")) else {
+        return Ok(None);
+    };
+    let releases = entries
+        .map(|entry| Ok(entry?.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let [release] = releases.as_slice() else {
+        bail!("{} holds {releases:?}, not one kernel", root.display());
+    };
+    Ok(Some(StockKernel {
+        release: release.clone(),
+        version: version.trim().to_owned(),
+        root,
+    }))
+}
+
+/// `setup`'s part: finds the kernel package `linux-image-amd64` depends on today, downloads
+/// and unpacks it unless that version is already unpacked, and generates its `modules.dep`
+/// as the package's own install would (with busybox `depmod`).
+pub(crate) fn fetch(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
+    let (package, version) = match resolve(sh) {
+        Ok(found) => found,
+        Err(_) if setup::is_root(sh) => {
+            // A machine whose package lists were never downloaded knows no kernel yet.
+            cmd!(sh, "apt-get update -q")
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .run()?;
+            resolve(sh)?
+        }
+        Err(error) => return Err(error),
+    };
+    let dir = cache(paths).join(&version);
+    let root = dir.join("root");
+    if !root.exists() {
+        println!("setup: downloading the stock kernel {package} {version} (about 70 MB)");
+        if dir.exists() {
+            sh.remove_path(&dir)?; // an interrupted earlier attempt
+        }
+        sh.create_dir(&dir)?;
+        let deb = download(sh, &dir, &package, &version)?;
+        let unpacking = dir.join("unpacking");
+        cmd!(sh, "dpkg-deb -x {deb} {unpacking}").quiet().run()?;
+        let release = package
+            .strip_prefix("linux-image-")
+            .context("kernel package name")?;
+        cmd!(sh, "busybox depmod -b {unpacking} {release}")
+            .quiet()
+            .run()
+            .context("generating modules.dep with busybox depmod")?;
+        std::fs::rename(&unpacking, &root)?;
+        sh.remove_path(&deb)?;
+    }
+    sh.write_file(cache(paths).join("current"), &version)?;
+    // Older versions are of no further use.
+    for entry in std::fs::read_dir(cache(paths))? {
+        let path = entry?.path();
+        if path.is_dir() && path != dir {
+            sh.remove_path(&path)?;
+        }
+    }
+    let kernel = current(paths)?.context("the unpacked stock kernel is incomplete")?;
+    println!(
+        "setup: stock kernel {} ({package} {}) in {}",
+        kernel.release,
+        kernel.version,
+        kernel.root.display()
+    );
+    Ok(())
+}
+
+/// The kernel package `linux-image-amd64` depends on, and the version apt would install.
+fn resolve(sh: &Shell) -> anyhow::Result<(String, String)> {
+    let depends = cmd!(sh, "apt-cache depends {META_PACKAGE}")
+        .quiet()
+        .ignore_stderr()
+        .read()?;
+    let package = image_package(&depends)
+        .with_context(|| format!("no kernel among {META_PACKAGE}'s dependencies"))?;
+    let policy = cmd!(sh, "apt-cache policy {package}").quiet().read()?;
+    let version =
+        candidate(&policy).with_context(|| format!("apt has no candidate version of {package}"))?;
+    Ok((package.to_owned(), version.to_owned()))
+}
+
+/// Downloads `package` at `version` into `dir` (apt checks it against the signed archive
+/// index); returns the `.deb`.
+fn download(sh: &Shell, dir: &Path, package: &str, version: &str) -> anyhow::Result<PathBuf> {
+    let _dir = sh.push_dir(dir);
+    // As root, apt would fall back to downloading as root anyway, with a warning, since its
+    // `_apt` user cannot write to a cache under /root.
+    let sandbox = if setup::is_root(sh) {
+        vec!["-o", "APT::Sandbox::User=root"]
+    } else {
+        Vec::new()
+    };
+    cmd!(sh, "apt-get download -q {sandbox...} {package}={version}")
+        .quiet()
+        .run()
+        .with_context(|| format!("apt-get download {package}={version} failed"))?;
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "deb") {
+            return Ok(path);
+        }
+    }
+    bail!("apt-get download left no .deb in {}", dir.display())
+}
+
+/// `linux-image-6.1.0-57-amd64` from `apt-cache depends linux-image-amd64`.
+fn image_package(depends: &str) -> Option<&str> {
+    depends.lines().find_map(|line| {
+        line.trim()
+            .trim_start_matches('|')
+            .strip_prefix("Depends: ")
+            .filter(|name| name.starts_with("linux-image-"))
+    })
+}
+
+/// The `Candidate:` version of `apt-cache policy PACKAGE`.
+fn candidate(policy: &str) -> Option<&str> {
+    policy
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("Candidate: "))
+        .filter(|version| *version != "(none)")
+}
+
+/// A module's name from its path, as modprobe compares names: `-` and `_` are the same.
+fn module_name(path: &str) -> Option<String> {
+    let file = path.rsplit('/').next()?;
+    Some(file.strip_suffix(".ko")?.replace('-', "_"))
+}
+
+/// The modules to ship for `names`: each with its `modules.dep` line (the line already lists
+/// every module it needs, transitively), keyed by path; built-in names need none.
+fn closure<'a>(
+    modules_dep: &'a str,
+    builtin: &str,
+    names: &[&str],
+) -> anyhow::Result<BTreeMap<&'a str, Vec<&'a str>>> {
+    let mut lines = BTreeMap::new();
+    for line in modules_dep.lines() {
+        let Some((module, deps)) = line.split_once(':') else {
+            continue;
+        };
+        if let Some(name) = module_name(module) {
+            lines.insert(name, (module, deps.split_whitespace().collect::<Vec<_>>()));
+        }
+    }
+    let builtin: BTreeSet<String> = builtin.lines().filter_map(module_name).collect();
+    let mut chosen = BTreeMap::new();
+    let mut wanted: Vec<String> = names.iter().map(|name| name.replace('-', "_")).collect();
+    while let Some(name) = wanted.pop() {
+        if builtin.contains(&name) {
+            continue;
+        }
+        let Some((module, deps)) = lines.get(&name) else {
+            bail!("the stock kernel has no module `{name}` (not in modules.dep, not built in)");
+        };
+        if chosen.insert(*module, deps.clone()).is_none() {
+            wanted.extend(deps.iter().filter_map(|dep| module_name(dep)));
+        }
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kernel_package_and_version_come_from_apt_cache() {
+        let depends = "linux-image-amd64\n  Depends: linux-image-6.1.0-57-amd64\n";
+        assert_eq!(image_package(depends), Some("linux-image-6.1.0-57-amd64"));
+        assert_eq!(image_package("linux-image-amd64\n"), None);
+        let policy = "linux-image-6.1.0-57-amd64:\n  Installed: (none)\n  Candidate: 6.1.192-3\n  Version table:\n";
+        assert_eq!(candidate(policy), Some("6.1.192-3"));
+        assert_eq!(candidate("x:\n  Candidate: (none)\n"), None);
+    }
+
+    #[test]
+    fn modules_come_with_their_dependencies_and_built_ins_with_none() {
+        let dep = "kernel/drivers/usb/usbip/vhci-hcd.ko: kernel/drivers/usb/usbip/usbip-core.ko kernel/drivers/usb/core/usbcore.ko\n\
+                   kernel/drivers/usb/usbip/usbip-core.ko: kernel/drivers/usb/core/usbcore.ko\n\
+                   kernel/drivers/usb/core/usbcore.ko:\n\
+                   kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko\n\
+                   kernel/fs/fat/fat.ko:\n";
+        let builtin = "kernel/fs/nls/nls_base.ko\n";
+        let chosen = closure(dep, builtin, &["vhci_hcd", "nls-base"]).unwrap();
+        assert_eq!(
+            chosen.keys().copied().collect::<Vec<_>>(),
+            [
+                "kernel/drivers/usb/core/usbcore.ko",
+                "kernel/drivers/usb/usbip/usbip-core.ko",
+                "kernel/drivers/usb/usbip/vhci-hcd.ko",
+            ]
+        );
+        assert_eq!(
+            chosen["kernel/drivers/usb/usbip/vhci-hcd.ko"],
+            [
+                "kernel/drivers/usb/usbip/usbip-core.ko",
+                "kernel/drivers/usb/core/usbcore.ko"
+            ]
+        );
+        assert!(closure(dep, builtin, &["g_mass_storage"]).is_err());
+    }
+}
