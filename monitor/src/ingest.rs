@@ -128,9 +128,10 @@ pub async fn ingest(channel: Channel<'_>, mut stream: UnixStream) {
             }
             () = &mut silent_at, if waiting_for_verdict => {
                 waiting_for_verdict = false;
-                writer.record(Event::new(now_ms(), vm, Kind::Silent)).await;
+                let detail = format!("no verdict within {} s of the channel connecting", deadline.as_secs());
+                writer.record(Event::new(now_ms(), vm, Kind::Silent).with_detail(detail.clone())).await;
                 let enforcer = enforcer.clone();
-                tokio::spawn(async move { enforcer.silent(vm).await });
+                tokio::spawn(async move { enforcer.silent(vm, &detail).await });
             }
         }
     }

@@ -39,12 +39,8 @@ impl Enforcer {
     }
 
     /// `vm` gave no verdict in time.
-    pub async fn silent(&self, vm: Uuid) {
-        let detail = format!(
-            "no verdict within {} s of the channel connecting",
-            self.policy.verdict_deadline_secs
-        );
-        self.alarm(Kind::Silent, vm, "", &detail).await;
+    pub async fn silent(&self, vm: Uuid, detail: &str) {
+        self.alarm(Kind::Silent, vm, "", detail).await;
         self.enforce(vm, self.policy.on_silent).await;
     }
 

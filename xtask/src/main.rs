@@ -2,6 +2,7 @@
 //! booting the test VMs.
 
 mod bench;
+mod dashboard;
 mod demo;
 mod initramfs;
 mod kernel;
@@ -12,6 +13,7 @@ mod paths;
 mod progress;
 mod results;
 mod setup;
+mod simulated_vms;
 mod stock;
 mod suite;
 mod test;

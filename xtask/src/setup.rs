@@ -35,6 +35,8 @@ const PACKAGES: &[&str] = &[
     "mtools",
     "openssl",
     "sg3-utils",
+    // The monitor's dashboard, loaded in a real browser by `cargo xtask test`.
+    "chromium",
     // USB/IP tools (`usbip attach`, `usbip port`) for the VMs on Debian's stock kernel.
     "usbip",
 ];

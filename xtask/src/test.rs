@@ -1,9 +1,9 @@
-//! `cargo xtask test`: formatting, lints, unit tests, the module build and the VM suites,
-//! ending with one `N passed, M failed` line.
+//! `cargo xtask test`: formatting, lints, unit tests, the monitor's dashboard in a real
+//! browser, the module build and the VM suites, ending with one `N passed, M failed` line.
 
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
-use crate::{setup, vm};
+use crate::{dashboard, setup, vm};
 use std::process::Command;
 
 /// Host-side steps, each one check: name and cargo arguments.
@@ -50,6 +50,11 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
             },
         );
     }
+    println!("test: the monitor's dashboard in headless Chromium");
+    let check = dashboard::check(paths);
+    let verdict = if check.passed { "ok  " } else { "FAIL" };
+    println!("  {verdict} host/{} {}", check.name, check.detail);
+    summary.add("host", check);
     let options = vm::Options {
         flavour: None,
         kvm: false,
