@@ -1,6 +1,7 @@
 //! `cargo xtask bench`: how fast vusbkey is next to Linux's reference (dummy_hcd +
 //! g_mass_storage ro=1) and the memory-copy ceiling, measured in one VM run on the
-//! release kernel, plus token verification and image building on the host (criterion).
+//! release kernel, plus token verification, image building (criterion) and the monitor's
+//! ingestion rate on the host.
 //! Prints a markdown table and writes it with the raw numbers under `target/bench/`.
 
 use std::collections::BTreeMap;
@@ -18,7 +19,7 @@ use crate::results::Metric;
 use crate::suite::Suite;
 use crate::vm::{self, Boot};
 use crate::vm_kernel::VmKernel;
-use crate::{keydisk, kmod};
+use crate::{keydisk, kmod, monitor_bench};
 
 /// The size of the benchmark image (built by image-builder).
 const IMAGE_SIZE: u64 = 256 << 20;
@@ -72,6 +73,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         let ns = criterion(paths, package, target, id)?;
         samples.insert((*name).to_owned(), vec![ns / divisor]);
     }
+    samples.extend(monitor_bench::run(paths, runs)?);
     let table = table(&samples, runs);
     println!("\n{table}");
     std::fs::write(dir.join("results.md"), &table)?;
@@ -215,6 +217,16 @@ const ROWS: &[(&str, &str, &str)] = &[
     (
         "image_build_1mib_ms",
         "1 MiB image build (host, criterion median)",
+        "ms",
+    ),
+    (
+        "monitor_events_s",
+        "monitor ingestion, 50 VM sockets writing at once (host)",
+        "events/s",
+    ),
+    (
+        "monitor_p99_ms",
+        "monitor: p99 write-to-stored latency under that load (host)",
         "ms",
     ),
 ];

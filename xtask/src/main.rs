@@ -8,6 +8,7 @@ mod initramfs;
 mod kernel;
 mod keydisk;
 mod kmod;
+mod monitor_bench;
 mod nested_qemu;
 mod paths;
 mod progress;

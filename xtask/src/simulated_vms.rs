@@ -96,6 +96,15 @@ impl HostMonitor {
         }
     }
 
+    /// The next stdout line, read within `limit` (the benchmark's way: it keeps no
+    /// history), and when it was read.
+    pub(crate) fn next_line(&mut self, limit: Duration) -> anyhow::Result<(Instant, String)> {
+        match self.lines.recv_timeout(limit) {
+            Ok(line) => Ok(line),
+            Err(_) => bail!("the monitor printed nothing within {limit:?}"),
+        }
+    }
+
     /// A simulated VM: its channel socket, once the monitor has connected to it.
     pub(crate) fn connect_vm(&mut self, vm: Uuid) -> anyhow::Result<UnixStream> {
         let listener = UnixListener::bind(self.dir.join("run").join(format!("{vm}.sock")))?;
