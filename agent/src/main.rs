@@ -175,9 +175,9 @@ fn main() -> ExitCode {
     let config = match cli.config() {
         Ok(config) => config,
         Err(refusal) => {
-            // Reported before the policy runs: `poweroff` would stop the VM first.
-            report(&cli.apply(Config::default()), &refusal.report());
-            return ExitCode::from(cli.fallback_policy().enforce(&refusal));
+            let defaults = cli.apply(Config::default());
+            let send = || report(&defaults, &refusal.report());
+            return ExitCode::from(cli.fallback_policy().enforce(&refusal, send));
         }
     };
     match check(&config) {
@@ -187,8 +187,8 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(refusal) => {
-            report(&config, &refusal.report());
-            ExitCode::from(config.policy.enforce(&refusal))
+            let send = || report(&config, &refusal.report());
+            ExitCode::from(config.policy.enforce(&refusal, send))
         }
     }
 }

@@ -135,11 +135,12 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Carries out the policy for `refusal`, and returns the process exit code. A failing
-    /// alarm or poweroff command is reported on stderr and does not change the exit code.
-    /// `alarm` without an alarm command does nothing ([`crate::Config::validate`] refuses
-    /// that combination).
-    pub fn enforce(&self, refusal: &Refusal) -> u8 {
+    /// Carries out the policy for `refusal`, and returns the process exit code. `report`
+    /// (the report to the host monitor) runs after `log` and `alarm`, before `poweroff`
+    /// (which would stop the VM first). A failing alarm or poweroff command is reported on
+    /// stderr and does not change the exit code. `alarm` without an alarm command does
+    /// nothing ([`crate::Config::validate`] refuses that combination).
+    pub fn enforce(&self, refusal: &Refusal, report: impl FnOnce()) -> u8 {
         if self.actions.contains(&Action::Log) {
             eprintln!("{refusal}");
         }
@@ -153,6 +154,7 @@ impl Policy {
                 .env("VUSBKEY_DETAIL", &refusal.detail);
             run(Action::Alarm, command);
         }
+        report();
         if self.actions.contains(&Action::Poweroff) {
             run(Action::Poweroff, self.poweroff_command.command());
         }

@@ -523,11 +523,28 @@ fn a_refusal_is_reported_before_the_poweroff() {
     let port = add_port(&guest);
     let other = uuid!("00000000-1111-4222-8333-444444444444");
     guest.insert_token(&token(&issuer(), other, OffsetDateTime::now_utc(), 1));
-    // The poweroff command sees the report already written.
+    // The poweroff command sees the report already written; the alarm does not.
     let seen = guest.path("seen-at-poweroff");
     let command = format!("cp {} {}", port.display(), seen.display());
-    let run = guest.run(&["--policy", "poweroff,deny", "--poweroff-command", &command]);
+    let at_alarm = guest.path("seen-at-alarm");
+    let alarm = guest.path("alarm.sh");
+    fs::write(
+        &alarm,
+        format!("#!/bin/sh\ncp {} {}\n", port.display(), at_alarm.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&alarm, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let alarm = alarm.display().to_string();
+    let run = guest.run(&[
+        "--policy",
+        "alarm,poweroff,deny",
+        "--poweroff-command",
+        &command,
+        "--alarm-command",
+        &alarm,
+    ]);
     assert_eq!(run.code, 16, "{run:?}");
+    assert_eq!(fs::read_to_string(&at_alarm).unwrap(), "");
     let Report::Refused(refused) = reported(&seen) else {
         panic!("not a refusal");
     };

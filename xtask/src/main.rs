@@ -18,6 +18,7 @@ mod simulated_vms;
 mod stock;
 mod suite;
 mod test;
+mod usbip;
 mod vm;
 mod vm_kernel;
 
@@ -53,6 +54,13 @@ enum Command {
         flavour: Flavour,
         /// The FAT image to compile in (from `image-builder build`); default: a demo
         /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<PathBuf>,
+    },
+    /// Build vusbkey-usbip (release) with an image compiled in: the key for hosts whose
+    /// kernel has no Rust, served to their vhci-hcd over USB/IP.
+    Usbip {
+        /// The FAT image to compile in (from `image-builder build`); default: the demo image.
         #[arg(long, value_name = "IMAGE")]
         image: Option<PathBuf>,
     },
@@ -117,6 +125,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => (keydisk::make(&paths)?.image, "demo"),
             };
             kmod::build(&paths, flavour, &image, variant).map(drop)
+        }
+        Command::Usbip { image } => {
+            let (image, variant) = match image {
+                Some(image) => (image, "custom"),
+                None => (keydisk::make(&paths)?.image, "demo"),
+            };
+            usbip::build(&paths, &image, variant).map(drop)
         }
         Command::Vm {
             flavour,

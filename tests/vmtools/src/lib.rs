@@ -3,6 +3,7 @@
 //! - [`direct`]: aligned buffers and O_DIRECT reads of a block device.
 //! - `diskread` (binary): sequential or random read throughput of a block device.
 //! - `elapsed` (binary): the wall time of a command, in microseconds.
+//! - `flood` (binary): a hostile guest writing garbage to its monitor channel.
 //!
 //! The hostile host (`hostile` binary) and its parts:
 //! - [`usbfs`]: the usbdevfs ioctls and asynchronous URBs (the crate's only `unsafe`).
