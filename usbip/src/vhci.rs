@@ -122,7 +122,7 @@ impl Vhci {
             let why = match outcome {
                 Ok(out) if out.status.success() => None,
                 Ok(out) => Some(String::from_utf8_lossy(&out.stderr).trim().to_owned()),
-                Err(e) => Some(e.to_string()),
+                Err(e) => Some(format!("cannot run modprobe: {e}")),
             };
             if !dir.exists() {
                 return Err(VhciError::NotLoaded(why.unwrap_or_else(|| {

@@ -25,7 +25,10 @@ pub(crate) fn build(paths: &Paths, image: &Path, variant: &str) -> anyhow::Resul
         );
     }
     let sha256 = hex::encode(Sha256::digest(&bytes));
-    println!("usbip: building vusbkey-usbip (release) with {} compiled in", image.display());
+    println!(
+        "usbip: building vusbkey-usbip (release) with {} compiled in",
+        image.display()
+    );
     let status = Command::new(env!("CARGO"))
         .args(["build", "--quiet", "--release", "-p", "vusbkey-usbip"])
         .args(["--features", "embedded-image"])
