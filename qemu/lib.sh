@@ -92,6 +92,61 @@ kernel_log_clean() {
 	fi
 }
 
+# scsi_differential PREFIX OURS REF SERIAL: sg3-utils against the disks OURS (a vusbkey
+# device) and REF (Linux's reference, f_mass_storage ro=1), both sdX serving the same image:
+# the same answers to INQUIRY, READ CAPACITY(10/16), MODE SENSE, REQUEST SENSE and malformed
+# commands, our VPD pages (serial SERIAL), and the same bytes. Checks are named PREFIX-diff-*.
+scsi_differential() {
+	p=$1
+	sgo=/dev/$(ls "/sys/block/$2/device/scsi_generic/")
+	sgr=/dev/$(ls "/sys/block/$3/device/scsi_generic/")
+	mkdir -p /tmp/diff
+	run_both() { # run_both NAME CMD-ARGS... : runs the sg3 tool on both devices
+		name=$1
+		shift
+		"$@" "$sgo" > "/tmp/diff/$name.ours" 2>&1
+		"$@" "$sgr" > "/tmp/diff/$name.ref" 2>&1
+		if ! diff "/tmp/diff/$name.ref" "/tmp/diff/$name.ours" > "/tmp/diff/$name.diff"; then
+			echo "--- differential $name (- reference f_mass_storage, + vusbkey)"
+			cat "/tmp/diff/$name.diff"
+		fi
+	}
+	same() { # same NAME FILTER: what FILTER picks from both outputs is equal and not empty
+		grep -oE "$2" "/tmp/diff/$1.ours" > "/tmp/diff/$1.o"
+		grep -oE "$2" "/tmp/diff/$1.ref" > "/tmp/diff/$1.r"
+		if [ -s "/tmp/diff/$1.o" ] && cmp -s "/tmp/diff/$1.o" "/tmp/diff/$1.r"; then
+			pass "$p-diff-$1"
+		else
+			fail "$p-diff-$1" "ours: $(tr '\n' ' ' < "/tmp/diff/$1.o") ref: $(tr '\n' ' ' < "/tmp/diff/$1.r")"
+		fi
+	}
+	run_both inq sg_inq
+	same inq 'PQual=[0-9]+ +PDT=[0-9]+'
+	run_both readcap sg_readcap
+	same readcap 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
+	run_both readcap16 sg_readcap --16
+	same readcap16 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
+	run_both modes sg_modes
+	same modes 'WP=[01]'
+	run_both requests sg_requests
+	same requests 'Sense key: [A-Za-z ]+|Additional sense: .*'
+	run_both vpd sg_vpd
+	# f_mass_storage has no VPD pages (it rejects EVPD); ours must have 00h and 80h.
+	check "$p-vpd-pages" sh -c "grep -q 'Supported VPD pages' /tmp/diff/vpd.ours && grep -q 'Unit serial number' /tmp/diff/vpd.ours"
+	check "$p-vpd-serial" sh -c "sg_vpd -p sn $sgo | grep -q $4"
+	# Malformed commands: the same sense key (and ASC) from both.
+	last=$(($(cat "/sys/block/$2/size") - 1))
+	lba=$(printf '%08x' $((last + 1)) | sed 's/../& /g')
+	raw_unknown() { sg_raw -r 64 "$1" ff 00 00 00 00 00; }
+	raw_write() { sg_raw -s 512 -i /dev/zero "$1" 2a 00 00 00 00 00 00 00 01 00; }
+	raw_lba() { sg_raw -r 512 "$1" 28 00 $lba 00 00 01 00; }
+	for t in unknown write lba; do
+		run_both "raw-$t" "raw_$t"
+		same "raw-$t" 'Sense key: [A-Za-z ]+|Additional sense: .*'
+	done
+	check "$p-diff-sha256" sh -c "[ \"\$(sha256sum < /dev/$2)\" = \"\$(sha256sum < /dev/$3)\" ]"
+}
+
 # load_module NAME [PARAM=VALUE...]: loads a module of the running kernel and the modules it
 # depends on, from /lib/modules/$(uname -r) (busybox modprobe reads the modules.dep that
 # xtask wrote there); succeeds at once when NAME is built in. On Debian's stock kernel.

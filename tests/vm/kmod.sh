@@ -60,8 +60,6 @@ disk_of() {
 	return 1
 }
 
-# sg_of sdX: its SCSI generic node.
-sg_of() { echo "/dev/$(ls "/sys/block/$1/device/scsi_generic/")"; }
 
 # no_disk WORD: no sdX of WORD any more.
 no_disk() { ! disk_of "$1"; }
@@ -370,53 +368,7 @@ if [ $ref_loaded = 1 ] && wait_for 20 disk_of dummy_hcd; then
 	pass kmod-insmod-to-disk "vusbkey ${our_secs}s, dummy_hcd+g_mass_storage ${ref_secs}s"
 	ours=$(disk_of vusbkey)
 	ref=$(disk_of dummy_hcd)
-	sgo=$(sg_of "$ours")
-	sgr=$(sg_of "$ref")
-	mkdir -p /tmp/diff
-	run_both() { # run_both NAME CMD-ARGS... : runs the sg3 tool on both devices
-		name=$1
-		shift
-		"$@" "$sgo" > "/tmp/diff/$name.ours" 2>&1
-		"$@" "$sgr" > "/tmp/diff/$name.ref" 2>&1
-		if ! diff "/tmp/diff/$name.ref" "/tmp/diff/$name.ours" > "/tmp/diff/$name.diff"; then
-			echo "--- differential $name (- dummy_hcd/g_mass_storage, + vusbkey)"
-			cat "/tmp/diff/$name.diff"
-		fi
-	}
-	same() { # same NAME FILTER: what FILTER picks from both outputs is equal and not empty
-		grep -oE "$2" "/tmp/diff/$1.ours" > "/tmp/diff/$1.o"
-		grep -oE "$2" "/tmp/diff/$1.ref" > "/tmp/diff/$1.r"
-		if [ -s "/tmp/diff/$1.o" ] && cmp -s "/tmp/diff/$1.o" "/tmp/diff/$1.r"; then
-			pass "kmod-diff-$1"
-		else
-			fail "kmod-diff-$1" "ours: $(tr '\n' ' ' < "/tmp/diff/$1.o") ref: $(tr '\n' ' ' < "/tmp/diff/$1.r")"
-		fi
-	}
-	run_both inq sg_inq
-	same inq 'PQual=[0-9]+ +PDT=[0-9]+'
-	run_both readcap sg_readcap
-	same readcap 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
-	run_both readcap16 sg_readcap --16
-	same readcap16 'Last LBA=[0-9]+|Number of logical blocks=[0-9]+|Logical block length=[0-9]+'
-	run_both modes sg_modes
-	same modes 'WP=[01]'
-	run_both requests sg_requests
-	same requests 'Sense key: [A-Za-z ]+|Additional sense: .*'
-	run_both vpd sg_vpd
-	# g_mass_storage has no VPD pages (it rejects EVPD); ours must have 00h and 80h.
-	check kmod-vpd-pages sh -c "grep -q 'Supported VPD pages' /tmp/diff/vpd.ours && grep -q 'Unit serial number' /tmp/diff/vpd.ours"
-	check kmod-vpd-serial sh -c "sg_vpd -p sn $sgo | grep -q $DEF_SERIAL"
-	# Malformed commands: the same sense key (and ASC) from both.
-	last=$(($(cat "/sys/block/$ours/size") - 1))
-	lba=$(printf '%08x' $((last + 1)) | sed 's/../& /g')
-	raw_unknown() { sg_raw -r 64 "$1" ff 00 00 00 00 00; }
-	raw_write() { sg_raw -s 512 -i /dev/zero "$1" 2a 00 00 00 00 00 00 00 01 00; }
-	raw_lba() { sg_raw -r 512 "$1" 28 00 $lba 00 00 01 00; }
-	for t in unknown write lba; do
-		run_both "raw-$t" "raw_$t"
-		same "raw-$t" 'Sense key: [A-Za-z ]+|Additional sense: .*'
-	done
-	check kmod-diff-sha256 sh -c "[ \"\$(sha256sum < /dev/$ours)\" = \"\$(sha256sum < /dev/$ref)\" ]"
+	scsi_differential kmod "$ours" "$ref" "$DEF_SERIAL"
 	# Read rate, same VM, same image: direct I/O, 1 MiB requests.
 	for who in ours ref; do
 		eval d=\$$who
