@@ -60,7 +60,6 @@ disk_of() {
 	return 1
 }
 
-
 # no_disk WORD: no sdX of WORD any more.
 no_disk() { ! disk_of "$1"; }
 
