@@ -22,6 +22,7 @@ use crate::progress::elapsed;
 use crate::results::{self, Check, Line, Metric, Summary};
 use crate::stock;
 use crate::suite::Suite;
+use crate::usbip;
 use crate::vm_kernel::VmKernel;
 
 /// Linux's reference device (dummy_hcd + g_mass_storage) in load order, from the kernel build.
@@ -162,8 +163,8 @@ fn test_initramfs(
 }
 
 /// Builds the initramfs of the VMs on Debian's stock kernel at `out` and returns that
-/// kernel: the suites, the demo image and its token, sg3-utils, the USB/IP tools, and the
-/// stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
+/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, sg3-utils,
+/// the USB/IP tools, and the stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
 fn stock_initramfs(
     paths: &Paths,
     dir: &Path,
@@ -182,6 +183,9 @@ fn stock_initramfs(
         initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }
     add_key_disk(&initramfs, &keys)?;
+    // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
+    let server = usbip::build(paths, &keys.image, "demo")?;
+    initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
     for program in GUEST_PROGRAMS.iter().chain(USBIP_PROGRAMS) {
         initramfs.add_program(&sh, Path::new(program))?;
     }
