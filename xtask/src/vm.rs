@@ -145,6 +145,9 @@ fn test_initramfs(
         initramfs.add_program(&sh, Path::new(program))?;
     }
     nested_qemu::add_qemu(&initramfs, &sh)?;
+    // The host's monitor of the guests' agents.
+    let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
+    initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
     // Guests run the release kernel: the code under test is in the host VM, and a debug
     // kernel under nested emulation boots several times slower.
     let guest_kernel = kernel::build(paths, Flavour::Release)?;
@@ -277,6 +280,9 @@ fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result
         0o755,
     )?;
     add_agent(paths, keys, &initramfs)?;
+    // The hostile guest of the e2e suite's flood check.
+    let flood = cargo_release(paths, "vusbkey-vmtools")?.join("flood");
+    initramfs.add_program_at(&Shell::new()?, &flood, "usr/bin/flood")?;
     initramfs.add_file(
         &keys.other_public,
         "etc/vusbkey/trusted-other/other.pem",
