@@ -50,3 +50,76 @@ pub async fn warn_expiring(
     }
     Ok(warned)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HostPolicy;
+    use crate::store::Store;
+    use vusbkey_report::Report;
+
+    #[tokio::test]
+    async fn a_token_expiring_soon_is_warned_about_once_a_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("m.db");
+        let writer = Writer::spawn(Store::open(&database).unwrap());
+        let alarms = dir.path().join("alarms");
+        let policy = HostPolicy {
+            alarm_command: Some(vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("echo \"$1 $2 $VUSBKEY_DETAIL\" >> {}", alarms.display()),
+                "alarm".into(),
+            ]),
+            ..HostPolicy::default()
+        };
+        let enforcer = Enforcer::new(policy, dir.path().to_path_buf(), writer.clone());
+        let now = now_ms() / 1000;
+        let (soon, later) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        for (vm, exp) in [(soon, now + 3 * 86_400), (later, now + 100 * 86_400)] {
+            let report = Report::accepted("t", "i", exp, &"a".repeat(64), "/dev/sda");
+            writer
+                .record(Event::from_report(now_ms(), vm, report))
+                .await
+                .unwrap();
+        }
+        assert_eq!(
+            warn_expiring(&database, 14, &writer, &enforcer)
+                .await
+                .unwrap(),
+            1
+        );
+        // Warned today already.
+        assert_eq!(
+            warn_expiring(&database, 14, &writer, &enforcer)
+                .await
+                .unwrap(),
+            0
+        );
+        let alarm = std::fs::read_to_string(&alarms).unwrap();
+        assert!(
+            alarm.starts_with(&format!("expiring {soon} the token expires at ")),
+            "{alarm}"
+        );
+        let queries = Queries::open(&database).unwrap();
+        let open = queries.open_alarms().unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(
+            (open[0].vm.as_str(), open[0].kind.as_str()),
+            (soon.to_string().as_str(), "expiring")
+        );
+        // A newer token accepted closes the warning.
+        let report = Report::accepted("t2", "i", now + 365 * 86_400, &"a".repeat(64), "/dev/sda");
+        writer
+            .record(Event::from_report(now_ms(), soon, report))
+            .await
+            .unwrap();
+        assert!(queries.open_alarms().unwrap().is_empty());
+        assert_eq!(
+            warn_expiring(&database, 14, &writer, &enforcer)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+}
