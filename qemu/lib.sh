@@ -92,6 +92,56 @@ kernel_log_clean() {
 	fi
 }
 
+# Seconds since boot, to 10 ms.
+now() { cut -d' ' -f1 /proc/uptime; }
+# Elapsed seconds between two `now` values, as a decimal.
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds.
+wait_for() {
+	n=$(($1 * 20))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" > /dev/null 2>&1 && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# usb_dev VID PID: the sysfs directory of the USB device with these ids.
+usb_dev() {
+	for d in /sys/bus/usb/devices/*; do
+		[ -f "$d/idVendor" ] || continue
+		if [ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ]; then
+			echo "$d"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# disk_of WORD: the sdX whose sysfs path contains WORD (vusbkey or dummy_hcd), with its node.
+disk_of() {
+	for b in /sys/block/sd*; do
+		[ -e "$b" ] || continue
+		case $(readlink -f "$b") in
+		*"$1"*)
+			[ -b "/dev/${b##*/}" ] || return 1
+			echo "${b##*/}"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# no_disk WORD: no sdX of WORD any more.
+no_disk() { ! disk_of "$1"; }
+
+# attr_is FILE VALUE
+attr_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
+
 # scsi_differential PREFIX OURS REF SERIAL: sg3-utils against the disks OURS (a vusbkey
 # device) and REF (Linux's reference, f_mass_storage ro=1), both sdX serving the same image:
 # the same answers to INQUIRY, READ CAPACITY(10/16), MODE SENSE, REQUEST SENSE and malformed

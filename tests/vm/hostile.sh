@@ -28,17 +28,6 @@ scenario_log() {
 	kernel_log_baseline
 }
 
-# wait_for SECONDS CMD...: polls CMD every 0.2 s.
-wait_for() {
-	tries=$(($1 * 5))
-	shift
-	until "$@" > /dev/null 2>&1; do
-		tries=$((tries - 1))
-		[ "$tries" -le 0 ] && return 1
-		sleep 0.2
-	done
-}
-
 # The block device usb-storage made of the key disk.
 key_disk() {
 	for b in /sys/block/sd*; do

@@ -16,53 +16,6 @@ DEF_SERIAL=$(echo "$IMG_SHA" | cut -c1-16 | tr a-f A-F)
 
 command -v progress > /dev/null || progress() { :; }
 
-# Seconds since boot, to 10 ms.
-now() { cut -d' ' -f1 /proc/uptime; }
-# Elapsed seconds between two `now` values, as a decimal.
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-
-# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds.
-wait_for() {
-	n=$(($1 * 20))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" > /dev/null 2>&1 && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
-
-# usb_dev VID PID: the sysfs directory of the USB device with these ids.
-usb_dev() {
-	for d in /sys/bus/usb/devices/*; do
-		[ -f "$d/idVendor" ] || continue
-		if [ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# disk_of WORD: the sdX whose sysfs path contains WORD (vusbkey or dummy_hcd), with its node.
-disk_of() {
-	for b in /sys/block/sd*; do
-		[ -e "$b" ] || continue
-		case $(readlink -f "$b") in
-		*"$1"*)
-			[ -b "/dev/${b##*/}" ] || return 1
-			echo "${b##*/}"
-			return 0
-			;;
-		esac
-	done
-	return 1
-}
-
-# no_disk WORD: no sdX of WORD any more.
-no_disk() { ! disk_of "$1"; }
-
 # no_usb_dev VID PID: no such USB device.
 no_usb_dev() { ! usb_dev "$@"; }
 
@@ -77,8 +30,6 @@ mark_log() {
 log_since_mark() { dmesg | sed -n "/$log_mark\$/,\$p"; }
 new_log_has() { log_since_mark | grep -q "$1"; }
 
-# attr_is FILE VALUE
-attr_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
 # Unloads vusbkey if loaded (best effort; checks are explicit elsewhere).
 unload() { grep -q '^vusbkey ' /proc/modules && rmmod vusbkey; true; }

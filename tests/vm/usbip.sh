@@ -3,53 +3,13 @@
 # modules under /lib/modules/$(uname -r) (load_module), /vusbkey/image.img and its token
 # /vusbkey/token.pst, the usbip tools and sg3-utils on PATH.
 # vusbkey-flavour: stock
-# vusbkey-timeout: 600
+# vusbkey-timeout: 1500
 
 IMG=/vusbkey/image.img
 IMG_SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
 VHCI=/sys/devices/platform/vhci_hcd.0
 
 # ---- helpers ----
-
-# wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
-wait_for() {
-	n=$(($1 * 10))
-	shift
-	until "$@" > /dev/null 2>&1; do
-		n=$((n - 1))
-		[ $n -le 0 ] && return 1
-		sleep 0.1
-	done
-}
-
-# usb_dev VID PID: the sysfs directory of the USB device with these ids.
-usb_dev() {
-	for d in /sys/bus/usb/devices/*; do
-		[ -f "$d/idVendor" ] || continue
-		if [ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ]; then
-			echo "$d"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# disk_of WORD: the sdX whose sysfs path contains WORD (dummy_hcd, vhci_hcd), with its node.
-disk_of() {
-	for b in /sys/block/sd*; do
-		[ -e "$b" ] || continue
-		case $(readlink -f "$b") in
-		*"$1"*)
-			[ -b "/dev/${b##*/}" ] || return 1
-			echo "${b##*/}"
-			return 0
-			;;
-		esac
-	done
-	return 1
-}
-
-no_disk() { ! disk_of "$1"; }
 
 # vhci_ports_free: every port of vhci_hcd is free (status 004, VDEV_ST_NULL); prints the count.
 vhci_ports_free() {
@@ -69,22 +29,196 @@ usbip_loopback() {
 	busid=$1
 	ip link set lo up
 	mkdir -p /var/run # usbip attach records the connection in /var/run/vhci_hcd
-	check usbip-host-load load_module usbip-host
+	check usbip-loopback-host-load load_module usbip-host
 	usbipd -4 -D
-	check usbip-bind usbip bind -b "$busid"
-	check usbip-list-remote sh -c "usbip list -r 127.0.0.1 | grep -q '$busid: .*0525:a4a5'"
-	check usbip-attach usbip attach -r 127.0.0.1 -b "$busid"
-	check usbip-attached-disk wait_for 20 disk_of vhci_hcd
+	check usbip-loopback-bind usbip bind -b "$busid"
+	check usbip-loopback-list-remote sh -c "usbip list -r 127.0.0.1 | grep -q '$busid: .*0525:a4a5'"
+	check usbip-loopback-attach usbip attach -r 127.0.0.1 -b "$busid"
+	check usbip-loopback-attached-disk wait_for 20 disk_of vhci_hcd
 	sd=$(disk_of vhci_hcd)
-	check usbip-attached-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
+	check usbip-loopback-attached-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
 	port=$(usbip port | sed -n 's/^Port \([0-9]*\): <Port in Use>.*/\1/p' | head -n 1)
-	check usbip-port-in-use test -n "$port"
-	check usbip-detach usbip detach -p "${port:-0}"
-	check usbip-detached-disk-gone wait_for 10 no_disk vhci_hcd
-	check usbip-ports-free-again vhci_ports_free
-	check usbip-unbind usbip unbind -b "$busid"
-	check usbip-rebound-disk wait_for 20 disk_of dummy_hcd
+	check usbip-loopback-port-in-use test -n "$port"
+	check usbip-loopback-detach usbip detach -p "${port:-0}"
+	check usbip-loopback-detached-disk-gone wait_for 10 no_disk vhci_hcd
+	check usbip-loopback-ports-free-again vhci_ports_free
+	check usbip-loopback-unbind usbip unbind -b "$busid"
+	check usbip-loopback-rebound-disk wait_for 20 disk_of dummy_hcd
 	killall usbipd
+}
+
+# ---- vusbkey-usbip ----
+
+SERIAL=$(echo "$IMG_SHA" | cut -c1-16 | tr a-f A-F)
+ID=1209:0001
+USBIP_LOG=/tmp/vusbkey-usbip.log
+soak_minutes=$(sed -n 's/.*vusbkey\.soak_minutes=\([0-9]*\).*/\1/p' /proc/cmdline)
+seed=$(sed -n 's/.*vusbkey\.seed=\([0-9a-fx]*\).*/\1/p' /proc/cmdline)
+[ -n "$seed" ] || seed=$(($(date +%s) * 1000 + $$))
+if [ -n "$soak_minutes" ]; then
+	budget="--seconds $((soak_minutes * 60))"
+else
+	budget="--ops 600"
+fi
+
+# usbip_start: `vusbkey-usbip attach` in the background (the compiled-in demo image), and
+# waits for its disk.
+usbip_start() {
+	vusbkey-usbip attach >> "$USBIP_LOG" 2>&1 &
+	USBIP_PID=$!
+	wait_for 30 disk_of vhci_hcd
+}
+
+# exited PID: the process has ended (gone, or a zombie not yet waited for).
+exited() { [ ! -e "/proc/$1" ] || grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat"; }
+
+# usbip_stopped: the server has exited and its port and disk are gone.
+usbip_stopped() {
+	exited "$USBIP_PID" && no_disk vhci_hcd && vhci_ports_free > /dev/null
+}
+
+# disk_hash SD [dd options]: the whole disk's sha256.
+disk_hash() {
+	sd=$1
+	shift
+	dd if="/dev/$sd" bs=1M "$@" 2> /dev/null | sha256sum | cut -d' ' -f1
+}
+
+# reads_until_error SD: reads the disk over and over until a read fails; exits 1 then.
+reads_until_error() {
+	while dd if="/dev/$1" of=/dev/null bs=4k iflag=direct 2> /dev/null; do :; done
+	return 1
+}
+
+# usbip_attach_checks REF: vusbkey-usbip attached to vhci-hcd, the same device as the module,
+# against the reference disk REF (sdX of f_mass_storage on dummy_hcd).
+usbip_attach_checks() {
+	ref=$1
+	progress "usbip: vusbkey-usbip attach: enumeration, reads, writes, differential"
+	if ! usbip_start; then
+		fail usbip-attach "no disk within 30 s: $(tail -n 2 $USBIP_LOG | tr '\n' ' ')"
+		return
+	fi
+	pass usbip-attach "$(grep attached $USBIP_LOG | tail -n 1)"
+	sd=$(disk_of vhci_hcd)
+	dev=$(usb_dev 1209 0001)
+	check usbip-enum-ids test -n "$dev"
+	check usbip-enum-serial attr_is "$dev/serial" "$SERIAL"
+	check usbip-enum-manufacturer attr_is "$dev/manufacturer" vusbkey
+	check usbip-enum-product attr_is "$dev/product" "vusbkey authentication key"
+	check usbip-enum-speed attr_is "$dev/speed" 480
+	intf=$dev/${dev##*/}:1.0
+	check usbip-enum-interface sh -c "[ \"\$(cat $intf/bInterfaceClass $intf/bInterfaceSubClass $intf/bInterfaceProtocol | tr '\n' ' ')\" = '08 06 50 ' ]"
+	check usbip-log-names-the-device grep -q "usb ${dev##*/}\$" "$USBIP_LOG"
+	check usbip-sha256 sh -c "[ $(disk_hash "$sd") = $IMG_SHA ]"
+	check usbip-sha256-direct sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
+	check usbip-disk-ro attr_is "/sys/block/$sd/ro" 1
+	mkdir -p /mnt/key
+	if mount -t vfat -o ro "/dev/$sd" /mnt/key; then
+		token=$(find /mnt/key -type f | grep -i -E 'token|\.pst$' | head -n 1)
+		check usbip-mount-token cmp "$token" /vusbkey/token.pst
+		umount /mnt/key
+	else
+		fail usbip-mount-token "mounting the key disk failed"
+	fi
+	check usbip-write-refused sh -c "! dd if=/dev/zero of=/dev/$sd bs=512 count=1 oflag=direct 2> /dev/null"
+	sg=/dev/$(ls "/sys/block/$sd/device/scsi_generic/")
+	check usbip-write-data-protect sh -c "sg_raw -s 512 -i /dev/zero $sg 2a 00 00 00 00 00 00 00 01 00 2>&1 | grep -qi 'data protect'"
+	check usbip-unchanged-after-writes sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
+	scsi_differential usbip "$sd" "$ref" "$SERIAL"
+	kernel_log_clean usbip-attach-log-clean
+}
+
+# usbip_hostile_checks: seeded malformed traffic through usbdevfs against the vhci-attached
+# device, as the hostile suite attacks the module.
+usbip_hostile_checks() {
+	progress "usbip: hostile traffic against the vhci-attached device, seed $seed, $budget"
+	check usbip-hostile-baseline hostile --device $ID check --image $IMG
+	check usbip-hostile-nak hostile --device $ID nak --image $IMG
+	{
+		hostile --device $ID run --image $IMG --seed "$seed" $budget 2>&1
+		echo $? > /tmp/usbip-hostile.rc
+	} | tee /tmp/usbip-hostile.log
+	if [ "$(cat /tmp/usbip-hostile.rc)" = 0 ]; then
+		pass usbip-hostile-traffic "$(grep -E 'PASS|ops=' /tmp/usbip-hostile.log | tail -n 1)"
+	else
+		fail usbip-hostile-traffic "exit $(cat /tmp/usbip-hostile.rc): $(tail -n 1 /tmp/usbip-hostile.log)"
+	fi
+	check usbip-hostile-server-alive kill -0 "$USBIP_PID"
+	check usbip-hostile-disk-back wait_for 30 disk_of vhci_hcd
+	check usbip-hostile-image-intact sh -c "[ $(disk_hash "$(disk_of vhci_hcd)" iflag=direct) = $IMG_SHA ]"
+	kernel_log_clean usbip-hostile-log-clean
+}
+
+# usbip_kill_checks: kill -9 in the middle of reads (an unplug: readers get I/O errors, no
+# kernel report), a restart that reads whole, and SIGTERM (a clean detach).
+usbip_kill_checks() {
+	progress "usbip: kill -9 in the middle of reads, restart, SIGTERM"
+	sd=$(disk_of vhci_hcd)
+	reads_until_error "$sd" &
+	reader=$!
+	sleep 1
+	kill -9 "$USBIP_PID"
+	check usbip-kill9-unplugged wait_for 20 usbip_stopped
+	if wait_for 20 exited "$reader"; then
+		wait "$reader"
+		rc=$?
+		[ $rc != 0 ] && pass usbip-kill9-reader-error "the reader stopped with exit $rc" ||
+			fail usbip-kill9-reader-error "the reader exited 0"
+	else
+		kill "$reader"
+		fail usbip-kill9-reader-error "the reader still runs 20 s after the kill"
+	fi
+	kernel_log_clean usbip-kill9-log-clean
+	if usbip_start; then
+		check usbip-restart-sha256 sh -c "[ $(disk_hash "$(disk_of vhci_hcd)" iflag=direct) = $IMG_SHA ]"
+	else
+		fail usbip-restart-sha256 "no disk after the restart: $(tail -n 2 $USBIP_LOG | tr '\n' ' ')"
+	fi
+	kill -TERM "$USBIP_PID"
+	check usbip-sigterm-detached wait_for 20 usbip_stopped
+	wait "$USBIP_PID"
+	rc=$?
+	[ $rc = 0 ] && pass usbip-sigterm-exit-0 || fail usbip-sigterm-exit-0 "exit $rc"
+	check usbip-sigterm-logged grep -q "detached" "$USBIP_LOG"
+	kernel_log_clean usbip-sigterm-log-clean
+}
+
+# usbip_serve_checks: `vusbkey-usbip serve` on loopback for Linux's own usbip tools, and
+# malformed clients that lose their connection while the server goes on.
+usbip_serve_checks() {
+	progress "usbip: vusbkey-usbip serve, usbip list/attach, malformed clients"
+	ip link set lo up
+	mkdir -p /var/run
+	vusbkey-usbip serve > /tmp/serve.log 2>&1 &
+	server=$!
+	check usbip-serve-listening wait_for 10 grep -q 'listening on 127.0.0.1:3240' /tmp/serve.log
+	check usbip-serve-list sh -c "usbip list -r 127.0.0.1 | grep -q '1-1: .*1209:0001'"
+	# Garbage, a truncated header, a submit before any import, an unknown bus id.
+	printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 127.0.0.1 3240 > /tmp/garbage.out
+	check usbip-serve-garbage-closed test ! -s /tmp/garbage.out
+	printf '\001\021\200' | nc -w 2 127.0.0.1 3240 > /tmp/truncated.out
+	check usbip-serve-truncated-closed test ! -s /tmp/truncated.out
+	printf '\000\000\000\001\000\000\000\001' | nc -w 2 127.0.0.1 3240 > /tmp/submit.out
+	check usbip-serve-submit-first-closed test ! -s /tmp/submit.out
+	check usbip-serve-unknown-busid sh -c "! usbip attach -r 127.0.0.1 -b 9-9"
+	check usbip-serve-malformed-logged sh -c "[ \$(grep -c 'connection closed' /tmp/serve.log) -ge 3 ]"
+	check usbip-serve-still-serving kill -0 "$server"
+	check usbip-serve-attach usbip attach -r 127.0.0.1 -b 1-1
+	if wait_for 20 disk_of vhci_hcd; then
+		sd=$(disk_of vhci_hcd)
+		check usbip-serve-sha256 sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
+		check usbip-serve-serial attr_is "$(usb_dev 1209 0001)/serial" "$SERIAL"
+		check usbip-serve-busy sh -c "! usbip attach -r 127.0.0.1 -b 1-1"
+		port=$(usbip port | sed -n 's/^Port \([0-9]*\): <Port in Use>.*/\1/p' | head -n 1)
+		check usbip-serve-detach usbip detach -p "${port:-0}"
+		check usbip-serve-detached wait_for 20 no_disk vhci_hcd
+	else
+		fail usbip-serve-sha256 "no disk after usbip attach"
+	fi
+	check usbip-serve-list-again sh -c "usbip list -r 127.0.0.1 | grep -q '1-1: '"
+	kill "$server"
+	kernel_log_clean usbip-serve-log-clean
 }
 
 # ---- the kernel ----
@@ -138,6 +272,10 @@ if ref_gadget_up "$IMG"; then
 		fail usbip-ref-mount-token "mounting the FAT image failed"
 	fi
 	usbip_loopback "${dev##*/}"
+	usbip_attach_checks "$(disk_of dummy_hcd)"
+	usbip_hostile_checks
+	usbip_kill_checks
+	usbip_serve_checks
 else
 	fail usbip-ref-up "configfs gadget setup failed"
 fi
