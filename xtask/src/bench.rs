@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: how fast vusbkey is next to Linux's reference (dummy_hcd +
 //! g_mass_storage ro=1) and the memory-copy ceiling, measured in one VM run on the
-//! release kernel, plus token verification, image building (criterion) and the monitor's
+//! release kernel; the same for vusbkey-usbip in one VM run on Debian 12's kernel; plus token verification, image building (criterion) and the monitor's
 //! ingestion rate on the host.
 //! Prints a markdown table and writes it with the raw numbers under `target/bench/`.
 
@@ -19,7 +19,7 @@ use crate::results::Metric;
 use crate::suite::Suite;
 use crate::vm::{self, Boot};
 use crate::vm_kernel::VmKernel;
-use crate::{keydisk, kmod, monitor_bench};
+use crate::{bench_usbip, keydisk, kmod, monitor_bench};
 
 /// The size of the benchmark image (built by image-builder).
 const IMAGE_SIZE: u64 = 256 << 20;
@@ -68,7 +68,9 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         vm_kernel: VmKernel::Project(Flavour::Release),
     };
     let report = boot.run("bench", kvm)?;
+    let usbip = bench_usbip::run(paths, &image, runs, kvm)?;
     let mut samples = samples(&report.metrics);
+    samples.extend(self::samples(&usbip.metrics));
     for (package, target, id, name, divisor) in CRITERION {
         let ns = criterion(paths, package, target, id)?;
         samples.insert((*name).to_owned(), vec![ns / divisor]);
@@ -82,13 +84,17 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         serde_json::to_string_pretty(&json_report(&samples, runs))?,
     )?;
     println!("bench: results in {}", dir.display());
-    let failed: Vec<_> = report.checks.iter().filter(|c| !c.passed).collect();
-    if !failed.is_empty() {
-        bail!(
-            "the benchmark VM reported {} failed check(s); see {}",
-            failed.len(),
-            boot.log.display()
-        );
+    for (report, log) in [
+        (&report, &boot.log),
+        (&usbip, &dir.join("usbip/bench-usbip.log")),
+    ] {
+        let failed = report.checks.iter().filter(|c| !c.passed).count();
+        if failed > 0 {
+            bail!(
+                "a benchmark VM reported {failed} failed check(s); see {}",
+                log.display()
+            );
+        }
     }
     Ok(())
 }
@@ -137,6 +143,8 @@ fn ratios(samples: &Samples) -> Vec<(&'static str, Option<f64>, &'static str, Op
     let rand_ref = ratio(samples, "rand_iops.vusbkey", "rand_iops.reference");
     let insmod_ref = ratio(samples, "insmod_s.vusbkey", "insmod_s.reference");
     let agent = median(samples, "agent_s.vusbkey");
+    let usbip_seq = ratio(samples, "seq_mib_s.usbip", "seq_mib_s.usbip_reference");
+    let usbip_rand = ratio(samples, "rand_iops.usbip", "rand_iops.usbip_reference");
     vec![
         (
             "seq_read_ratio_vs_reference",
@@ -163,6 +171,18 @@ fn ratios(samples: &Samples) -> Vec<(&'static str, Option<f64>, &'static str, Op
             insmod_ref.map(|r| r <= 1.0),
         ),
         ("agent_verdict_s", agent, "< 0.1", agent.map(|s| s < 0.1)),
+        (
+            "usbip_seq_read_ratio_vs_reference",
+            usbip_seq,
+            ">= 5",
+            usbip_seq.map(|r| r >= 5.0),
+        ),
+        (
+            "usbip_rand_read_ratio_vs_reference",
+            usbip_rand,
+            ">= 5",
+            usbip_rand.map(|r| r >= 5.0),
+        ),
     ]
 }
 
@@ -209,6 +229,26 @@ const ROWS: &[(&str, &str, &str)] = &[
         "s",
     ),
     ("agent_s.vusbkey", "agent: device present to verdict", "s"),
+    (
+        "seq_mib_s.usbip",
+        "sequential read, vusbkey-usbip on Debian 12's kernel (O_DIRECT, 1 MiB)",
+        "MiB/s",
+    ),
+    (
+        "seq_mib_s.usbip_reference",
+        "sequential read, configfs f_mass_storage on the same kernel",
+        "MiB/s",
+    ),
+    (
+        "rand_iops.usbip",
+        "random 4 KiB reads, vusbkey-usbip (O_DIRECT)",
+        "reads/s",
+    ),
+    (
+        "rand_iops.usbip_reference",
+        "random 4 KiB reads, configfs f_mass_storage on the same kernel",
+        "reads/s",
+    ),
     (
         "token_verify_us",
         "token verification (host, criterion median)",

@@ -2,6 +2,7 @@
 //! booting the test VMs.
 
 mod bench;
+mod bench_usbip;
 mod dashboard;
 mod demo;
 mod initramfs;

@@ -20,7 +20,7 @@ use crate::nested_qemu;
 use crate::paths::Paths;
 use crate::progress::elapsed;
 use crate::results::{self, Check, Line, Metric, Summary};
-use crate::stock;
+use crate::stock::{self, StockKernel};
 use crate::suite::Suite;
 use crate::usbip;
 use crate::vm_kernel::VmKernel;
@@ -175,27 +175,38 @@ fn stock_initramfs(
     suites: &[&Suite],
 ) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
+    let (initramfs, kernel) = stock_base_initramfs(paths, &dir.join("initramfs"))?;
+    for suite in suites {
+        initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
+    }
+    let keys = keydisk::make(paths)?;
+    add_key_disk(&initramfs, &keys)?;
+    // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
+    let server = usbip::build(paths, &keys.image, "demo")?;
+    initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
+    initramfs.pack(&sh, out)?;
+    Ok(kernel.vmlinuz())
+}
+
+/// What every VM on Debian's stock kernel has: `/init`, the test library, the vmtools
+/// programs, sg3-utils, the USB/IP tools, and the stock kernel's modules the suites load.
+pub(crate) fn stock_base_initramfs(
+    paths: &Paths,
+    root: &Path,
+) -> anyhow::Result<(Initramfs, StockKernel)> {
+    let sh = Shell::new()?;
     let kernel = stock::kernel(paths)?;
     println!(
         "vm: Debian's stock kernel {} (package version {})",
         kernel.release, kernel.version
     );
-    let keys = keydisk::make(paths)?;
-    let initramfs = suite_initramfs(paths, &dir.join("initramfs"))?;
-    for suite in suites {
-        initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
-    }
-    add_key_disk(&initramfs, &keys)?;
-    // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
-    let server = usbip::build(paths, &keys.image, "demo")?;
-    initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
+    let initramfs = suite_initramfs(paths, root)?;
     for program in GUEST_PROGRAMS.iter().chain(USBIP_PROGRAMS) {
         initramfs.add_program(&sh, Path::new(program))?;
     }
     initramfs.add_host_file(Path::new(USB_IDS), 0o644)?;
     kernel.add_modules(&initramfs, stock::MODULES)?;
-    initramfs.pack(&sh, out)?;
-    Ok(kernel.vmlinuz())
+    Ok((initramfs, kernel))
 }
 
 /// The demo image as `/vusbkey/image.img` and its token as `/vusbkey/token.pst`.
