@@ -98,6 +98,10 @@ enum Command {
         /// Seed of the traffic (default: random, printed by the guest).
         #[arg(long)]
         seed: Option<u64>,
+        /// Which path to attack: `hostile` (vusbkey.ko on the debug kernel) or `usbip`
+        /// (vusbkey-usbip on Debian 12's stock kernel).
+        #[arg(long, default_value = "hostile", value_parser = ["hostile", "usbip"])]
+        suite: String,
     },
     /// Run every test: formatting, lints, unit tests, the module build and the VM tests.
     Test,
@@ -150,7 +154,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             summary.finish()
         }
         Command::Test => test::run(&paths),
-        Command::Soak { minutes, seed } => {
+        Command::Soak {
+            minutes,
+            seed,
+            suite,
+        } => {
             let mut append = format!("vusbkey.soak_minutes={minutes}");
             if let Some(seed) = seed {
                 append.push_str(&format!(" vusbkey.seed={seed}"));
@@ -162,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 timeout: Some(std::time::Duration::from_secs(minutes * 60 + 1200)),
                 append,
             };
-            vm::run_suites(&paths, &options, &["hostile".to_owned()])?.finish()
+            vm::run_suites(&paths, &options, &[suite])?.finish()
         }
         Command::Bench { runs, kvm } => bench::run(&paths, runs, kvm),
         Command::Demo => demo::run(&paths),
