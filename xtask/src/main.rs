@@ -90,7 +90,8 @@ enum Command {
         #[arg(long)]
         kvm: bool,
     },
-    /// The long hostile-host soak against vusbkey.ko on the debug kernel (suite `hostile`).
+    /// The long hostile-host soak: vusbkey.ko on the debug kernel (suite `hostile`), or
+    /// vusbkey-usbip on the stock kernel (`--suite usbip`).
     Soak {
         /// Minutes of hostile traffic (about 43 operations a second under TCG).
         #[arg(long, default_value_t = 50)]
