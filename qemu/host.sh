@@ -48,6 +48,8 @@ stamp() {
 # DEADLINE seconds raises the alarm, a `wrong-vm` refusal pauses the VM (QMP stop), and
 # every alarm runs /tmp/monitor-alarm.sh.
 start_monitor() {
+	# The dashboard listens on 127.0.0.1: the loopback interface must be up.
+	ip link set lo up 2> /dev/null || ifconfig lo 127.0.0.1 up
 	mkdir -p "$RUN"
 	printf '#!/bin/sh\necho "monitor-alarm kind=$1 vm=$2 reason=$VUSBKEY_REASON"\n' > /tmp/monitor-alarm.sh
 	chmod 755 /tmp/monitor-alarm.sh
