@@ -74,7 +74,7 @@ pub async fn ingest(channel: Channel<'_>, mut stream: UnixStream) {
         .await;
     let mut splitter = LineSplitter::new(limits.max_line_bytes);
     let mut rate = RateLimit::new(limits.lines_per_sec, limits.burst, Instant::now());
-    let mut buf = vec![0u8; 8192];
+    let mut buf = vec![0u8; 65536];
     let mut pieces = Vec::new();
     let mut dropped = Dropped::default();
     let mut next_drop_event = Instant::now();
