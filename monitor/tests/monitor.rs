@@ -468,3 +468,56 @@ fn acknowledged_events_survive_kill_9() {
     );
     assert!(total >= acknowledged.len() as i64);
 }
+
+/// A real QEMU (no guest: the firmware finds nothing to boot) with the agent channel and
+/// QMP socket a host gives each VM; killed when dropped.
+struct Qemu(Child);
+
+impl Qemu {
+    fn start(sockets: &Path, vm: Uuid) -> Self {
+        let child = Command::new("qemu-system-x86_64")
+            .args(["-M", "pc", "-m", "64", "-display", "none", "-nodefaults"])
+            .arg("-chardev")
+            .arg(format!(
+                "socket,id=agent,path={}/{vm}.sock,server=on,wait=off",
+                sockets.display()
+            ))
+            .args(["-device", "virtio-serial-pci", "-device"])
+            .arg("virtserialport,chardev=agent,name=org.vusbkey.agent.0")
+            .arg("-qmp")
+            .arg(format!(
+                "unix:{}/{vm}.qmp,server=on,wait=off",
+                sockets.display()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("qemu-system-x86_64 (run `cargo xtask setup`)");
+        Self(child)
+    }
+}
+
+impl Drop for Qemu {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_silent_qemu_vm_is_paused_through_qmp() {
+    let mut monitor = Monitor::start("[policy]\nverdict_deadline_secs = 1\non_silent = \"stop\"\n");
+    let vm = Uuid::from_u128(0xd4);
+    let _qemu = Qemu::start(&monitor.sockets(), vm);
+    monitor.wait_for(|l| l.contains(&format!("vm={vm} kind=connected")));
+    monitor.wait_for(|l| l.contains(&format!("vm={vm} kind=silent")));
+    monitor.wait_for(|l| l.contains(&format!("vm={vm} kind=enforced detail=\"qmp stop\"")));
+    let status = Command::new(env!("CARGO_BIN_EXE_vusbkey-monitor"))
+        .arg("--config")
+        .arg(monitor.dir.path().join("monitor.toml"))
+        .args(["qmp", &vm.to_string(), "query-status"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(status.contains("\"status\":\"paused\""), "{status}");
+}
