@@ -58,7 +58,7 @@ impl Dropped {
 }
 
 /// Reads the VM's channel until it closes: records `connected`, each verdict (and runs
-/// the policy on refusals), `silent` when no verdict comes by the deadline, `dropped`
+/// the policy on a refusal, unless it repeats the VM's previous verdict), `silent` when no verdict comes by the deadline, `dropped`
 /// (at most once a minute) for dropped lines, and `disconnected`.
 pub async fn ingest(channel: Channel<'_>, mut stream: UnixStream) {
     let Channel {
@@ -81,6 +81,9 @@ pub async fn ingest(channel: Channel<'_>, mut stream: UnixStream) {
     let silent_at = tokio::time::sleep(deadline);
     tokio::pin!(silent_at);
     let mut waiting_for_verdict = true;
+    // The policy runs when a VM's verdict changes, not for each repetition: a guest
+    // repeating a refusal cannot make the host run its alarm command at the line rate.
+    let mut last_verdict: Option<(Kind, Option<String>)> = None;
     loop {
         tokio::select! {
             read = stream.read(&mut buf) => {
@@ -110,7 +113,10 @@ pub async fn ingest(channel: Channel<'_>, mut stream: UnixStream) {
                     };
                     waiting_for_verdict = false;
                     let event = Event::from_report(now_ms(), vm, report);
-                    let refusal = (event.kind == Kind::Refused).then(|| {
+                    let verdict = Some((event.kind, event.reason.clone()));
+                    let changed = verdict != last_verdict;
+                    last_verdict = verdict;
+                    let refusal = (changed && event.kind == Kind::Refused).then(|| {
                         (event.reason.clone().unwrap_or_default(), event.detail.clone().unwrap_or_default())
                     });
                     writer.record(event).await;

@@ -354,14 +354,27 @@ fn only_the_configured_refusals_are_enforced() {
     late_channel
         .write_all(Report::refused("expired", 18, "").to_line().as_bytes())
         .unwrap();
+    // Repeated, the same refusal runs the policy once.
+    let mut copy_again = Report::refused("wrong-vm", 16, "").to_line();
+    copy_again.push_str(&copy_again.clone());
     monitor.wait_for(|l| l.contains(&format!("vm={late} kind=refused")));
     let mut copy_channel = monitor.vm(copy);
-    copy_channel
-        .write_all(Report::refused("wrong-vm", 16, "").to_line().as_bytes())
-        .unwrap();
+    copy_channel.write_all(copy_again.as_bytes()).unwrap();
     monitor.wait_for(|l| l.contains(&format!("vm={copy} kind=enforced detail=\"qmp quit\"")));
     assert_eq!(copy_qmp.recv_timeout(WAIT).unwrap(), "quit");
     assert!(late_qmp.recv_timeout(Duration::from_millis(500)).is_err());
+    assert!(copy_qmp.recv_timeout(Duration::from_millis(500)).is_err());
+    let mut events = monitor.events(copy);
+    events.sort();
+    assert_eq!(
+        events,
+        [
+            "connected",
+            "enforced",
+            "refused wrong-vm",
+            "refused wrong-vm"
+        ]
+    );
 }
 
 #[test]
