@@ -4,18 +4,8 @@
 # line; runs alternate between the two so that drift in the host's speed hits both alike.
 # vusbkey-timeout: 3600
 # vusbkey-flavour: stock
-RUNS=$(sed -n 's/.*vusbkey\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
-RUNS=${RUNS:-3}
+RUNS=$(bench_runs)
 IMAGE=/vusbkey/bench/image.img
-
-metric() {
-	echo "VUSBKEY-METRIC $1 $2"
-}
-
-# diskread_value ARGS...: one diskread run; prints the field named by $FIELD.
-diskread_value() {
-	diskread "$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
-}
 
 load_module usb-storage delay_use=0 && load_module sd_mod && load_module vhci-hcd ||
 	fail bench-usbip-modules "loading usb-storage, sd_mod or vhci-hcd failed"

@@ -4,13 +4,8 @@
 # Runs alternate between the contenders so that drift in the host's speed hits all alike.
 # vusbkey-timeout: 3600
 # vusbkey-flavour: release
-RUNS=$(sed -n 's/.*vusbkey\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
-RUNS=${RUNS:-3}
+RUNS=$(bench_runs)
 IMAGE=/vusbkey/bench/image.img
-
-metric() {
-	echo "VUSBKEY-METRIC $1 $2"
-}
 
 # The block device whose USB device has idVendor $1, or nothing.
 disk_of() {
@@ -38,11 +33,6 @@ timed_load() {
 unload() {
 	rmmod "$1"
 	while ls -d /sys/block/sd* > /dev/null 2>&1; do usleep 2000; done
-}
-
-# diskread_value ARGS...: one diskread run; prints the field named by $FIELD.
-diskread_value() {
-	diskread "$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
 }
 
 echo 0 > /sys/module/usb_storage/parameters/delay_use

@@ -142,6 +142,36 @@ no_disk() { ! disk_of "$1"; }
 # attr_is FILE VALUE
 attr_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
+# hostile_traffic_settings OPS: sets `seed` (from `vusbkey.seed=` on the kernel command line,
+# else random) and `budget`, the hostile tool's length: `vusbkey.soak_minutes=N` minutes
+# (`cargo xtask soak`), else OPS operations.
+hostile_traffic_settings() {
+	soak_minutes=$(sed -n 's/.*vusbkey\.soak_minutes=\([0-9]*\).*/\1/p' /proc/cmdline)
+	seed=$(sed -n 's/.*vusbkey\.seed=\([0-9a-fx]*\).*/\1/p' /proc/cmdline)
+	[ -n "$seed" ] || seed=$(($(date +%s) * 1000 + $$))
+	if [ -n "$soak_minutes" ]; then
+		budget="--seconds $((soak_minutes * 60))"
+	else
+		budget="--ops $1"
+	fi
+}
+
+# bench_runs: the benchmark's repetitions (`vusbkey.bench_runs=`, default 3).
+bench_runs() {
+	runs=$(sed -n 's/.*vusbkey\.bench_runs=\([0-9]*\).*/\1/p' /proc/cmdline)
+	echo "${runs:-3}"
+}
+
+# metric NAME VALUE: one measurement, for the host's benchmark table.
+metric() {
+	echo "VUSBKEY-METRIC $1 $2"
+}
+
+# diskread_value ARGS...: one diskread run; prints the field named by $FIELD.
+diskread_value() {
+	diskread "$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
+}
+
 # scsi_differential PREFIX OURS REF SERIAL: sg3-utils against the disks OURS (a vusbkey
 # device) and REF (Linux's reference, f_mass_storage ro=1), both sdX serving the same image:
 # the same answers to INQUIRY, READ CAPACITY(10/16), MODE SENSE, REQUEST SENSE and malformed

@@ -12,14 +12,7 @@
 
 IMAGE=/vusbkey/image.img
 ID=1209:0001
-soak_minutes=$(sed -n 's/.*vusbkey\.soak_minutes=\([0-9]*\).*/\1/p' /proc/cmdline)
-seed=$(sed -n 's/.*vusbkey\.seed=\([0-9a-fx]*\).*/\1/p' /proc/cmdline)
-[ -n "$seed" ] || seed=$(( $(date +%s) * 1000 + $$ ))
-if [ -n "$soak_minutes" ]; then
-	budget="--seconds $((soak_minutes * 60))"
-else
-	budget="--ops 1000"
-fi
+hostile_traffic_settings 1000
 image_sha=$(sha256sum "$IMAGE" | cut -d' ' -f1)
 
 # The kernel log of each scenario is judged on its own.

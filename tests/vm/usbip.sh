@@ -52,14 +52,7 @@ usbip_loopback() {
 SERIAL=$(echo "$IMG_SHA" | cut -c1-16 | tr a-f A-F)
 ID=1209:0001
 USBIP_LOG=/tmp/vusbkey-usbip.log
-soak_minutes=$(sed -n 's/.*vusbkey\.soak_minutes=\([0-9]*\).*/\1/p' /proc/cmdline)
-seed=$(sed -n 's/.*vusbkey\.seed=\([0-9a-fx]*\).*/\1/p' /proc/cmdline)
-[ -n "$seed" ] || seed=$(($(date +%s) * 1000 + $$))
-if [ -n "$soak_minutes" ]; then
-	budget="--seconds $((soak_minutes * 60))"
-else
-	budget="--ops 600"
-fi
+hostile_traffic_settings 600
 
 # usbip_start: `vusbkey-usbip attach` in the background (the compiled-in demo image), and
 # waits for its disk.
