@@ -130,11 +130,9 @@ fn test_initramfs(
     let keys = keydisk::make(paths)?;
     let module = kmod::build(paths, flavour, &keys.image, "demo")?;
     let tampered = kmod::build(paths, flavour, &keys.tampered, "tampered")?;
-    let guest_initrd = dir.join("guest-initramfs.cpio.gz");
-    guest_initramfs(paths, &keys, &dir.join("guest-initramfs"))?.pack(&sh, &guest_initrd)?;
 
     let initramfs = base_initramfs(paths, &module.kernel, &dir.join("initramfs"))?;
-    initramfs.add_file(&paths.root.join("qemu/host.sh"), "vusbkey/host.sh", 0o644)?;
+    add_host_role(paths, &keys, dir, &initramfs)?;
     for suite in suites {
         initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }
@@ -144,13 +142,29 @@ fn test_initramfs(
     for program in GUEST_PROGRAMS {
         initramfs.add_program(&sh, Path::new(program))?;
     }
-    nested_qemu::add_qemu(&initramfs, &sh)?;
+    initramfs.pack(&sh, out)?;
+    Ok(module.kernel.bzimage())
+}
+
+/// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
+/// (release kernel, initramfs with the agent) to start with the key disk attached.
+fn add_host_role(
+    paths: &Paths,
+    keys: &KeyDisk,
+    dir: &Path,
+    initramfs: &Initramfs,
+) -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    initramfs.add_file(&paths.root.join("qemu/host.sh"), "vusbkey/host.sh", 0o644)?;
+    nested_qemu::add_qemu(initramfs, &sh)?;
     // The host's monitor of the guests' agents.
     let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
     initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
     // Guests run the release kernel: the code under test is in the host VM, and a debug
     // kernel under nested emulation boots several times slower.
     let guest_kernel = kernel::build(paths, Flavour::Release)?;
+    let guest_initrd = dir.join("guest-initramfs.cpio.gz");
+    guest_initramfs(paths, keys, &dir.join("guest-initramfs"))?.pack(&sh, &guest_initrd)?;
     initramfs.add_file(&guest_kernel.bzimage(), "vusbkey/guest/bzImage", 0o644)?;
     initramfs.add_file(&guest_initrd, "vusbkey/guest/initramfs.cpio.gz", 0o644)?;
     let env = format!(
@@ -158,16 +172,12 @@ fn test_initramfs(
         keydisk::VM_UUID,
         keydisk::OTHER_UUID
     );
-    let env_file = dir.join("e2e.env");
-    std::fs::write(&env_file, env)?;
-    initramfs.add_file(&env_file, "vusbkey/e2e.env", 0o644)?;
-    initramfs.pack(&sh, out)?;
-    Ok(module.kernel.bzimage())
+    initramfs.add_bytes("vusbkey/e2e.env", env.as_bytes(), 0o644)
 }
 
 /// Builds the initramfs of the VMs on Debian's stock kernel at `out` and returns that
-/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, sg3-utils,
-/// the USB/IP tools, and the stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
+/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, the host
+/// role with its guest VM, sg3-utils, the USB/IP tools, and the stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
 fn stock_initramfs(
     paths: &Paths,
     dir: &Path,
@@ -181,6 +191,7 @@ fn stock_initramfs(
     }
     let keys = keydisk::make(paths)?;
     add_key_disk(&initramfs, &keys)?;
+    add_host_role(paths, &keys, dir, &initramfs)?;
     // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
     let server = usbip::build(paths, &keys.image, "demo")?;
     initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
