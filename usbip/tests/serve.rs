@@ -216,3 +216,45 @@ fn refuses_bad_images_clearly() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no image: pass --image FILE"));
 }
+
+#[test]
+fn a_client_leaving_mid_transfer_leaves_the_others_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.img"), dir.path().join("b.img"));
+    std::fs::write(&a, image_bytes(16)).unwrap();
+    std::fs::write(&b, image_bytes(32)).unwrap();
+    let server = start(&[&a, &b]);
+
+    let (mut first, status, _) = import(&server, "1-1");
+    assert_eq!(status, 0);
+    let (mut second, status, _) = import(&server, "1-2");
+    assert_eq!(status, 0);
+    // The first client sends half of a bulk-OUT transfer and disconnects.
+    let mut half = set_configuration(1);
+    let cbw_out = bulk_out(2, &cbw(1, 0, false, &[0; 6]));
+    half.extend_from_slice(&cbw_out[..cbw_out.len() - 10]);
+    first.write_all(&half).unwrap();
+    drop(first);
+
+    // The second reads its whole disk meanwhile.
+    let mut input = set_configuration(1);
+    input.extend(bulk_out(2, &cbw(1, 0, false, &[0; 6])));
+    input.extend(bulk_in(3, 13));
+    input.extend(bulk_out(4, &cbw(2, 32 * 512, true, &read10(0, 32))));
+    input.extend(bulk_in(5, 32 * 512));
+    input.extend(bulk_in(6, 13));
+    let input = for_devid(input, 0x0001_0002);
+    let r = exchange(&mut second, &input, &[3, 5, 6], 6);
+    assert!(r[4].1 == image_bytes(32));
+
+    // And the first key is free again for the next client.
+    let mut freed = false;
+    for _ in 0..50 {
+        if import(&server, "1-1").1 == 0 {
+            freed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(freed, "the key of the client that left is importable again");
+}

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses part of it
 
-use vusbkey_usbip::header::{parse_reply, Reply, HEADER_LEN};
+use vusbkey_usbip::header::{parse_command, parse_reply, Command, Reply, HEADER_LEN};
 
 /// The devid the tests' sessions serve.
 pub(crate) const DEVID: u32 = 0x0001_0001;
@@ -115,4 +115,19 @@ pub(crate) fn replies(mut out: &[u8], in_seqnums: &[u32]) -> Vec<(Reply, Vec<u8>
         all.push((reply, data));
     }
     all
+}
+
+/// `stream` (commands built by this module) with every command's devid set to `devid`.
+pub(crate) fn for_devid(mut stream: Vec<u8>, devid: u32) -> Vec<u8> {
+    let mut at = 0;
+    while at + HEADER_LEN <= stream.len() {
+        let h: [u8; HEADER_LEN] = stream[at..at + HEADER_LEN].try_into().unwrap();
+        let out = match parse_command(&h).expect("a command built here") {
+            Command::Submit(s) => s.out_len() as usize,
+            Command::Unlink(_) => 0,
+        };
+        stream[at + 8..at + 12].copy_from_slice(&devid.to_be_bytes());
+        at += HEADER_LEN + out;
+    }
+    stream
 }
