@@ -66,6 +66,14 @@ pub(crate) fn build(paths: &Paths, flavour: Flavour) -> anyhow::Result<Kernel> {
         println!("kernel: system packages missing, running setup first");
         setup::run(paths)?;
     }
+    // Two `cargo xtask` runs building at once would extract and configure the same trees
+    // together and corrupt them: the second waits, then finds its kernel up to date.
+    std::fs::create_dir_all(&paths.cache)?;
+    let lock = std::fs::File::create(paths.cache.join("kernel.lock"))?;
+    if lock.try_lock().is_err() {
+        println!("kernel ({flavour}): another kernel build is running; waiting for it to finish");
+        lock.lock()?;
+    }
     let sh = Shell::new()?;
     let source = extract_source(&sh, paths)?;
     let fragments = fragments(paths, flavour);
