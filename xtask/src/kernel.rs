@@ -10,6 +10,7 @@ use clap::ValueEnum;
 use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
+use crate::kdir::Toolchain;
 use crate::paths::Paths;
 use crate::{progress, setup};
 
@@ -19,6 +20,8 @@ const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 const SOURCE_DIR: &str = "linux-source-6.12";
 /// The Rust compiler with `rust-src` (Debian's `rustc-web`); rustup's has none.
 pub(crate) const RUSTC: &str = "/usr/bin/rustc";
+/// The clang the kernel is built with (Debian's `clang-19`, `lld-19`, `llvm-19`).
+const CLANG_MAJOR: u32 = 19;
 
 /// Which kernel configuration to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -50,12 +53,15 @@ impl Kernel {
         self.build_dir.join("arch/x86/boot/bzImage")
     }
 
-    /// `make` in the kernel tree with the toolchain settings every kernel and module build needs.
+    /// `make` in the kernel tree with the toolchain settings every kernel and module build
+    /// needs: clang 19, Debian's rustc, and bindgen (the kernel's own build runs it).
     pub(crate) fn make(&self) -> Command {
-        let mut make = Command::new("make");
-        make.arg(format!("LLVM={}", "-19"))
-            .arg(format!("RUSTC={RUSTC}"))
-            .arg(format!("BINDGEN={}", setup::bindgen().display()));
+        let toolchain = Toolchain {
+            rustc: PathBuf::from(RUSTC),
+            clang: Some(CLANG_MAJOR),
+        };
+        let mut make = toolchain.make();
+        make.arg(format!("BINDGEN={}", setup::bindgen().display()));
         make
     }
 }

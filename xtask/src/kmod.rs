@@ -1,6 +1,8 @@
-//! `cargo xtask kmod`: builds vusbkey.ko out of tree, in a copy of `kmod/` under `target/`.
+//! `cargo xtask kmod`: builds vusbkey.ko out of tree, in a copy of `kmod/` under `target/`,
+//! against the project's kernel or, with `--kdir`, any prepared tree or headers directory.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{bail, Context};
 use sha2::{Digest, Sha256};
@@ -8,7 +10,7 @@ use xshell::Shell;
 
 use crate::kernel::{self, Flavour, Kernel};
 use crate::paths::Paths;
-use crate::progress;
+use crate::{kdir, progress};
 
 /// A built module.
 pub(crate) struct Module {
@@ -27,12 +29,44 @@ pub(crate) fn build(
     variant: &str,
 ) -> anyhow::Result<Module> {
     let kernel = kernel::build(paths, flavour)?;
+    let name = format!("{flavour}-{variant}");
+    let ko = compile(paths, kernel.make(), &kernel.build_dir, &name, image)?;
+    Ok(Module { kernel, ko })
+}
+
+/// Builds the module against the prepared tree or headers directory `dir` with its own
+/// toolchain (see `kdir`), in `target/kmod/kdir-<release>-<variant>/`; returns `vusbkey.ko`.
+pub(crate) fn build_kdir(
+    paths: &Paths,
+    dir: &Path,
+    image: &Path,
+    variant: &str,
+) -> anyhow::Result<PathBuf> {
+    let tree = kdir::inspect(dir)?;
+    if !tree.release.starts_with("6.12.") {
+        println!(
+            "kmod: note: {} is Linux {}; vusbkey's source is written against 6.12's kernel \
+             crate and may not compile there",
+            tree.dir.display(),
+            tree.release
+        );
+    }
+    let name = format!("kdir-{}-{variant}", tree.release);
+    compile(paths, tree.toolchain.make(), &tree.dir, &name, image)
+}
+
+/// Copies `kmod/` to `target/kmod/<name>/` with `image` and its hash, and runs `make`
+/// (carrying the toolchain) `-C kdir M=... modules` there; returns `vusbkey.ko`.
+fn compile(
+    paths: &Paths,
+    mut make: Command,
+    kdir: &Path,
+    name: &str,
+    image: &Path,
+) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
     check_version(&sh, paths)?;
-    let dir = paths
-        .target()
-        .join("kmod")
-        .join(format!("{flavour}-{variant}"));
+    let dir = paths.target().join("kmod").join(name);
     if dir.exists() {
         sh.remove_path(&dir)?;
     }
@@ -42,22 +76,36 @@ pub(crate) fn build(
     let sha256 = hex::encode(Sha256::digest(&bytes));
     std::fs::write(dir.join("image.img"), &bytes)?;
     std::fs::write(dir.join("image.sha256"), &sha256)?;
-    let mut make = kernel.make();
     make.arg("-C")
-        .arg(&kernel.build_dir)
+        .arg(kdir)
         .arg(format!("M={}", dir.display()))
         .arg("modules");
     progress::run_logged("module build", make, &dir.join("build.log"))?;
     let ko = dir.join("vusbkey.ko");
     let size = std::fs::metadata(&ko).with_context(|| format!("{} was not built", ko.display()))?;
     println!(
-        "kmod ({flavour}): {} ({} bytes) carrying {} ({} bytes, sha256 {sha256})",
+        "kmod ({name}): {} ({} bytes, vermagic {}) carrying {} ({} bytes, sha256 {sha256})",
         ko.display(),
         size.len(),
+        vermagic(&ko)?.trim_end(),
         image.display(),
         bytes.len()
     );
-    Ok(Module { kernel, ko })
+    Ok(ko)
+}
+
+/// The `vermagic=` entry of a module's `.modinfo` (kernel release and the configuration
+/// options a module must share with its kernel; what `modinfo -F vermagic` prints).
+pub(crate) fn vermagic(ko: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(ko).with_context(|| format!("reading {}", ko.display()))?;
+    vermagic_of(&bytes).with_context(|| format!("{} has no vermagic", ko.display()))
+}
+
+fn vermagic_of(bytes: &[u8]) -> Option<String> {
+    const KEY: &[u8] = b"vermagic=";
+    let start = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let end = bytes[start..].iter().position(|&b| b == 0)?;
+    Some(String::from_utf8_lossy(&bytes[start..start + end]).into_owned())
 }
 
 /// The module's `VERSION` constant must equal the workspace version.
@@ -84,4 +132,19 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vermagic_of;
+
+    #[test]
+    fn vermagic_is_read_from_modinfo() {
+        let modinfo = b"\x7fELF...license=GPL\0name=vusbkey\0vermagic=6.12.118 SMP mod_unload \0\0";
+        assert_eq!(
+            vermagic_of(modinfo).as_deref(),
+            Some("6.12.118 SMP mod_unload ")
+        );
+        assert_eq!(vermagic_of(b"name=vusbkey\0"), None);
+    }
 }

@@ -6,6 +6,7 @@ mod bench_usbip;
 mod dashboard;
 mod demo;
 mod initramfs;
+mod kdir;
 mod kernel;
 mod keydisk;
 mod kmod;
@@ -53,6 +54,10 @@ enum Command {
         /// Kernel flavour to build against.
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
+        /// Build against this prepared kernel tree or headers directory instead (e.g.
+        /// /lib/modules/$(uname -r)/build), with the rustc and C compiler it was built with.
+        #[arg(long, value_name = "DIR", conflicts_with = "flavour")]
+        kdir: Option<PathBuf>,
         /// The FAT image to compile in (from `image-builder build`); default: a demo
         /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
         #[arg(long, value_name = "IMAGE")]
@@ -125,12 +130,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Setup => setup::run(&paths),
         Command::Kernel { flavour } => kernel::build(&paths, flavour).map(drop),
-        Command::Kmod { flavour, image } => {
+        Command::Kmod {
+            flavour,
+            kdir,
+            image,
+        } => {
             let (image, variant) = match image {
                 Some(image) => (image, "custom"),
                 None => (keydisk::make(&paths)?.image, "demo"),
             };
-            kmod::build(&paths, flavour, &image, variant).map(drop)
+            match kdir {
+                Some(dir) => kmod::build_kdir(&paths, &dir, &image, variant).map(drop),
+                None => kmod::build(&paths, flavour, &image, variant).map(drop),
+            }
         }
         Command::Usbip { image } => {
             let (image, variant) = match image {
