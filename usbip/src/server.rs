@@ -24,6 +24,8 @@ pub const DEFAULT_PORT: u16 = 3240;
 pub const MAX_CLIENTS: usize = 64;
 /// A client must finish its operation request within this time.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Pause after a failed accept.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 /// Buffer size of each connection's reader and writer.
 const BUFFER: usize = 128 << 10;
 
@@ -148,7 +150,9 @@ pub fn run(listener: &TcpListener, keys: &[Key]) -> std::io::Result<()> {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
             Err(e) => {
+                // Out of file descriptors, for instance: try again shortly, not in a spin.
                 log::warn("accept", e);
+                std::thread::sleep(ACCEPT_RETRY);
                 continue;
             }
         };
