@@ -21,7 +21,7 @@ const SOURCE_DIR: &str = "linux-source-6.12";
 /// The Rust compiler with `rust-src` (Debian's `rustc-web`); rustup's has none.
 pub(crate) const RUSTC: &str = "/usr/bin/rustc";
 /// The clang the kernel is built with (Debian's `clang-19`, `lld-19`, `llvm-19`).
-const CLANG_MAJOR: u32 = 19;
+pub(crate) const CLANG_MAJOR: u32 = 19;
 
 /// Which kernel configuration to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

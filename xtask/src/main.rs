@@ -5,6 +5,7 @@ mod bench;
 mod bench_usbip;
 mod dashboard;
 mod demo;
+mod headers;
 mod initramfs;
 mod kdir;
 mod kernel;
@@ -48,6 +49,10 @@ enum Command {
         /// Which kernel: `debug` (KASAN, kmemleak, lockdep; used by the tests) or `release`.
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
+        /// Also write a distribution-style headers directory (what `linux-headers` and
+        /// `linux-lib-rust` install) to `target/headers/<flavour>/`, for `kmod --kdir`.
+        #[arg(long)]
+        headers: bool,
     },
     /// Build vusbkey.ko out of tree against the chosen kernel, with an image compiled in.
     Kmod {
@@ -129,7 +134,13 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths::Paths::discover()?;
     match cli.command {
         Command::Setup => setup::run(&paths),
-        Command::Kernel { flavour } => kernel::build(&paths, flavour).map(drop),
+        Command::Kernel { flavour, headers } => {
+            let kernel = kernel::build(&paths, flavour)?;
+            if headers {
+                headers::make(&paths, flavour, &kernel)?;
+            }
+            Ok(())
+        }
         Command::Kmod {
             flavour,
             kdir,

@@ -1,9 +1,10 @@
 //! `cargo xtask test`: formatting, lints, unit tests, the monitor's dashboard in a real
-//! browser, the module build and the VM suites, ending with one `N passed, M failed` line.
+//! browser, the module build against a headers directory and the VM suites, ending with
+//! one `N passed, M failed` line.
 
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
-use crate::{dashboard, setup, vm};
+use crate::{dashboard, headers, setup, vm};
 use std::process::Command;
 
 /// Host-side steps, each one check: name and cargo arguments.
@@ -52,6 +53,11 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     }
     println!("test: the monitor's dashboard in headless Chromium");
     let check = dashboard::check(paths);
+    let verdict = if check.passed { "ok  " } else { "FAIL" };
+    println!("  {verdict} host/{} {}", check.name, check.detail);
+    summary.add("host", check);
+    println!("test: vusbkey.ko against the debug kernel's headers directory (kmod --kdir)");
+    let check = headers::check(paths);
     let verdict = if check.passed { "ok  " } else { "FAIL" };
     println!("  {verdict} host/{} {}", check.name, check.detail);
     summary.add("host", check);
