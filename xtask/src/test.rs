@@ -52,15 +52,9 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         );
     }
     println!("test: the monitor's dashboard in headless Chromium");
-    let check = dashboard::check(paths);
-    let verdict = if check.passed { "ok  " } else { "FAIL" };
-    println!("  {verdict} host/{} {}", check.name, check.detail);
-    summary.add("host", check);
+    add_host_check(&mut summary, dashboard::check(paths));
     println!("test: vusbkey.ko against the debug kernel's headers directory (kmod --kdir)");
-    let check = headers::check(paths);
-    let verdict = if check.passed { "ok  " } else { "FAIL" };
-    println!("  {verdict} host/{} {}", check.name, check.detail);
-    summary.add("host", check);
+    add_host_check(&mut summary, headers::check(paths));
     let options = vm::Options {
         flavour: None,
         kvm: false,
@@ -79,4 +73,11 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         ),
     }
     summary.finish()
+}
+
+/// Prints a host-side check's verdict and records it.
+fn add_host_check(summary: &mut Summary, check: Check) {
+    let verdict = if check.passed { "ok  " } else { "FAIL" };
+    println!("  {verdict} host/{} {}", check.name, check.detail);
+    summary.add("host", check);
 }
