@@ -94,8 +94,9 @@ kernel_log_clean() {
 
 # Seconds since boot, to 10 ms.
 now() { cut -d' ' -f1 /proc/uptime; }
-# Elapsed seconds between two `now` values, as a decimal.
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+# seconds_between T0 T1: the seconds between two `now` values, as a decimal (not the
+# `elapsed` program of tests/vmtools, which times a command).
+seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds.
 wait_for() {

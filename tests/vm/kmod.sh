@@ -39,7 +39,7 @@ load() {
 	t0=$(now)
 	insmod "$KO" "$@" || return 1
 	wait_for 10 disk_of vusbkey || return 1
-	elapsed "$t0" "$(now)"
+	seconds_between "$t0" "$(now)"
 }
 
 # A new device appears at once, not after usb-storage's default 1 s settle delay
@@ -242,7 +242,7 @@ while [ $i -lt 100 ]; do
 	ok=$i
 done
 if [ $ok = 100 ]; then
-	pass kmod-cycles "100 insmod/rmmod in $(elapsed "$t0" "$(now)")s"
+	pass kmod-cycles "100 insmod/rmmod in $(seconds_between "$t0" "$(now)")s"
 else
 	fail kmod-cycles "stopped at cycle $ok"
 	unload
@@ -313,7 +313,7 @@ done
 t0=$(now)
 insmod "$REF/g_mass_storage.ko" file=$IMG ro=1 removable=0 || ref_loaded=0
 if [ $ref_loaded = 1 ] && wait_for 20 disk_of dummy_hcd; then
-	ref_secs=$(elapsed "$t0" "$(now)")
+	ref_secs=$(seconds_between "$t0" "$(now)")
 	our_secs=$(load)
 	pass kmod-insmod-to-disk "vusbkey ${our_secs}s, dummy_hcd+g_mass_storage ${ref_secs}s"
 	ours=$(disk_of vusbkey)
@@ -324,7 +324,7 @@ if [ $ref_loaded = 1 ] && wait_for 20 disk_of dummy_hcd; then
 		eval d=\$$who
 		t0=$(now)
 		dd if=/dev/$d of=/dev/null bs=1M iflag=direct 2> /dev/null
-		eval ${who}_rate=$(awk -v s="$IMG_SIZE" -v t="$(elapsed "$t0" "$(now)")" \
+		eval ${who}_rate=$(awk -v s="$IMG_SIZE" -v t="$(seconds_between "$t0" "$(now)")" \
 			'BEGIN { if (t <= 0) t = 0.01; printf "%.1f", s / 1048576 / t }')
 	done
 	pass kmod-read-rate "vusbkey ${ours_rate} MiB/s, dummy_hcd+g_mass_storage ${ref_rate} MiB/s ($((IMG_SIZE / 1024)) KiB image)"
