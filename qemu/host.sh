@@ -72,13 +72,15 @@ monitor() {
 	vusbkey-monitor --config /tmp/monitor.toml "$@"
 }
 
-# monitor_wait PATTERN SECS: waits until the monitor logged a line with PATTERN (grep -e).
+# monitor_wait PATTERN SECS: waits until the monitor logged a line with PATTERN (grep -e),
+# at most SECS seconds of this VM's clock (not a count of polls: a loaded VM polls slowly).
 monitor_wait() {
-	i=0
+	read -r up _ < /proc/uptime
+	until=$((${up%.*} + $2))
 	while ! grep -q -e "$1" "$MONITOR_LOG"; do
-		i=$((i + 1))
-		[ $i -gt $(($2 * 10)) ] && return 1
-		sleep 0.1
+		read -r up _ < /proc/uptime
+		[ "${up%.*}" -ge "$until" ] && return 1
+		sleep 0.2
 	done
 }
 
