@@ -146,8 +146,8 @@ fn test_initramfs(
     Ok(module.kernel.bzimage())
 }
 
-/// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
-/// (release kernel, initramfs with the agent) to start with the key disk attached.
+/// The hypervisor-host role (`qemu/host.sh`): QEMU and a guest VM (release kernel,
+/// initramfs with the agent) to start with the key disk attached.
 fn add_host_role(
     paths: &Paths,
     keys: &KeyDisk,
@@ -157,9 +157,6 @@ fn add_host_role(
     let sh = Shell::new()?;
     initramfs.add_file(&paths.root.join("qemu/host.sh"), "vusbkey/host.sh", 0o644)?;
     nested_qemu::add_qemu(initramfs, &sh)?;
-    // The host's monitor of the guests' agents.
-    let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
-    initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
     // Guests run the release kernel: the code under test is in the host VM, and a debug
     // kernel under nested emulation boots several times slower.
     let guest_kernel = kernel::build(paths, Flavour::Release)?;
