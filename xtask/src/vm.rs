@@ -298,9 +298,6 @@ fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result
         0o755,
     )?;
     add_agent(paths, keys, &initramfs)?;
-    // The hostile guest of the e2e suite's flood check.
-    let flood = cargo_release(paths, "vusbkey-vmtools")?.join("flood");
-    initramfs.add_program_at(&Shell::new()?, &flood, "usr/bin/flood")?;
     initramfs.add_file(
         &keys.other_public,
         "etc/vusbkey/trusted-other/other.pem",
