@@ -79,6 +79,33 @@ fn import(server: &Server, busid: &str) -> (TcpStream, u32, Vec<u8>) {
     (s, status, device)
 }
 
+/// Imports `busid` until that succeeds, for up to 5 s: a key is free again once the server
+/// has seen its client leave.
+fn importable_again(server: &Server, busid: &str) -> bool {
+    for _ in 0..50 {
+        if import(server, busid).1 == 0 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// SET_CONFIGURATION, TEST UNIT READY (taking the unit attention) with its CSW, then
+/// READ(10) of all `blocks` blocks: replies 3, 5 and 6 carry IN data, 5 the disk.
+fn read_whole_disk(blocks: u16) -> Vec<u8> {
+    let mut input = set_configuration(1);
+    input.extend(bulk_out(2, &cbw(1, 0, false, &[0; 6])));
+    input.extend(bulk_in(3, 13));
+    input.extend(bulk_out(
+        4,
+        &cbw(2, u32::from(blocks) * 512, true, &read10(0, blocks)),
+    ));
+    input.extend(bulk_in(5, u32::from(blocks) * 512));
+    input.extend(bulk_in(6, 13));
+    input
+}
+
 /// Sends `commands`, then reads replies until `count` have arrived.
 fn exchange(
     s: &mut TcpStream,
@@ -140,12 +167,7 @@ fn lists_imports_and_serves_the_disk() {
     let devid = u32::from_be_bytes(device[288..292].try_into().unwrap()) << 16
         | u32::from_be_bytes(device[292..296].try_into().unwrap());
     assert_eq!(devid, DEVID);
-    let mut input = set_configuration(1);
-    input.extend(bulk_out(2, &cbw(1, 0, false, &[0; 6])));
-    input.extend(bulk_in(3, 13));
-    input.extend(bulk_out(4, &cbw(2, 32 * 512, true, &read10(0, 32))));
-    input.extend(bulk_in(5, 32 * 512));
-    input.extend(bulk_in(6, 13));
+    let input = read_whole_disk(32);
     let r = exchange(&mut s, &input, &[3, 5, 6], 6);
     assert!(
         r[4].1 == image_bytes(32),
@@ -181,15 +203,10 @@ fn lists_imports_and_serves_the_disk() {
     );
     assert_eq!(r[0].1.len(), 18);
     drop(s);
-    let mut freed = false;
-    for _ in 0..50 {
-        if import(&server, "1-1").1 == 0 {
-            freed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(freed, "the key is importable again once its client left");
+    assert!(
+        importable_again(&server, "1-1"),
+        "the key is importable again once its client left"
+    );
 }
 
 #[test]
@@ -237,24 +254,13 @@ fn a_client_leaving_mid_transfer_leaves_the_others_served() {
     drop(first);
 
     // The second reads its whole disk meanwhile.
-    let mut input = set_configuration(1);
-    input.extend(bulk_out(2, &cbw(1, 0, false, &[0; 6])));
-    input.extend(bulk_in(3, 13));
-    input.extend(bulk_out(4, &cbw(2, 32 * 512, true, &read10(0, 32))));
-    input.extend(bulk_in(5, 32 * 512));
-    input.extend(bulk_in(6, 13));
-    let input = for_devid(input, 0x0001_0002);
+    let input = for_devid(read_whole_disk(32), 0x0001_0002);
     let r = exchange(&mut second, &input, &[3, 5, 6], 6);
     assert!(r[4].1 == image_bytes(32));
 
     // And the first key is free again for the next client.
-    let mut freed = false;
-    for _ in 0..50 {
-        if import(&server, "1-1").1 == 0 {
-            freed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    assert!(freed, "the key of the client that left is importable again");
+    assert!(
+        importable_again(&server, "1-1"),
+        "the key of the client that left is importable again"
+    );
 }
