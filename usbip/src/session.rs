@@ -141,12 +141,9 @@ impl<'a, D: BlockDevice> Session<'a, D> {
             return reply(writer, &submit, -errno::EMSGSIZE, 0, &[]);
         }
         let len = submit.length as usize;
-        if self.buffer.len() < len {
-            self.buffer.resize(len, 0);
-        }
         if submit.direction == Direction::Out {
             reader
-                .read_exact(&mut self.buffer[..len])
+                .read_exact(sized(&mut self.buffer, len))
                 .map_err(truncated)?;
         }
         let is_bulk_in =
@@ -154,7 +151,7 @@ impl<'a, D: BlockDevice> Session<'a, D> {
         if is_bulk_in && !self.pending.is_empty() {
             return self.hold(submit, writer);
         }
-        match transfer::execute(&mut self.device, &submit, &mut self.buffer[..len]) {
+        match transfer::execute(&mut self.device, &submit, sized(&mut self.buffer, len)) {
             Outcome::Nak => self.hold(submit, writer),
             Outcome::Complete { status, actual } => {
                 reply(writer, &submit, status, actual, &self.buffer)?;
@@ -175,11 +172,8 @@ impl<'a, D: BlockDevice> Session<'a, D> {
     /// Runs queued bulk-IN URBs, oldest first, until the device NAKs again.
     fn retry_pending<W: Write>(&mut self, writer: &mut W) -> Result<(), SessionError> {
         while let Some(submit) = self.pending.front() {
-            let len = submit.length as usize;
-            if self.buffer.len() < len {
-                self.buffer.resize(len, 0);
-            }
-            match transfer::execute(&mut self.device, submit, &mut self.buffer[..len]) {
+            let data = sized(&mut self.buffer, submit.length as usize);
+            match transfer::execute(&mut self.device, submit, data) {
                 Outcome::Nak => break,
                 Outcome::Complete { status, actual } => {
                     reply(writer, submit, status, actual, &self.buffer)?;
@@ -189,6 +183,14 @@ impl<'a, D: BlockDevice> Session<'a, D> {
         }
         Ok(())
     }
+}
+
+/// The first `len` bytes of the reused transfer buffer, grown as needed.
+fn sized(buffer: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if buffer.len() < len {
+        buffer.resize(len, 0);
+    }
+    &mut buffer[..len]
 }
 
 /// Writes a `RET_SUBMIT` for `actual` bytes moved and, for an IN URB, those bytes of
