@@ -20,7 +20,7 @@ progress() {
 
 # check NAME CMD...: passes when CMD exits 0; on failure the detail is CMD's last output line.
 check() {
-	name=$1
+	local name=$1 out
 	shift
 	if out=$("$@" 2>&1); then
 		pass "$name"
@@ -41,6 +41,7 @@ results_done() {
 # CONFIG_PM_DEBUG). Fails unless the PM core counts one more successful suspend (a device
 # that fails to suspend or resume makes it count a failure).
 sleep_cycle() {
+	local stats before state rc after
 	stats=/sys/power/suspend_stats
 	before=$(cat $stats/success) || return 1
 	state=freeze
@@ -65,6 +66,7 @@ kernel_log_baseline() {
 
 # Reports that the kernel logged since the baseline (KASAN, lockdep, WARN, BUG, Oops, hung tasks).
 kernel_reports() {
+	local skip
 	skip=$(cat /tmp/.vusbkey-dmesg-baseline 2>/dev/null || echo 0)
 	dmesg | tail -n +$((skip + 1)) |
 		grep -E 'BUG:|WARNING:|Oops|KASAN|possible (recursive|circular) locking|lockdep|inconsistent lock|INFO: task .* blocked|general protection|kernel BUG|Call Trace' |
@@ -73,7 +75,7 @@ kernel_reports() {
 
 # kernel_log_clean NAME: fails when kmemleak (after a scan) or the kernel log shows a report.
 kernel_log_clean() {
-	leaks=""
+	local leaks="" reports
 	if [ -w /sys/kernel/debug/kmemleak ]; then
 		echo scan > /sys/kernel/debug/kmemleak
 		echo scan > /sys/kernel/debug/kmemleak
@@ -98,20 +100,22 @@ now() { cut -d' ' -f1 /proc/uptime; }
 # `elapsed` program of tests/vmtools, which times a command).
 seconds_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds.
+# wait_for SECONDS CMD...: polls CMD every 50 ms until it succeeds. Like every helper
+# here, it keeps its variables local: a suite's own loop counters must survive the call.
 wait_for() {
-	n=$(($1 * 20))
+	local tries=$(($1 * 20))
 	shift
-	while [ $n -gt 0 ]; do
+	while [ $tries -gt 0 ]; do
 		"$@" > /dev/null 2>&1 && return 0
 		sleep 0.05
-		n=$((n - 1))
+		tries=$((tries - 1))
 	done
 	return 1
 }
 
 # usb_dev VID PID: the sysfs directory of the USB device with these ids.
 usb_dev() {
+	local d
 	for d in /sys/bus/usb/devices/*; do
 		[ -f "$d/idVendor" ] || continue
 		if [ "$(cat "$d/idVendor")" = "$1" ] && [ "$(cat "$d/idProduct")" = "$2" ]; then
@@ -124,6 +128,7 @@ usb_dev() {
 
 # disk_of WORD: the sdX whose sysfs path contains WORD (vusbkey or dummy_hcd), with its node.
 disk_of() {
+	local b
 	for b in /sys/block/sd*; do
 		[ -e "$b" ] || continue
 		case $(readlink -f "$b") in
@@ -178,12 +183,12 @@ diskread_value() {
 # the same answers to INQUIRY, READ CAPACITY(10/16), MODE SENSE, REQUEST SENSE and malformed
 # commands, our VPD pages (serial SERIAL), and the same bytes. Checks are named PREFIX-diff-*.
 scsi_differential() {
-	p=$1
+	local p=$1 sgo sgr last lba t
 	sgo=/dev/$(ls "/sys/block/$2/device/scsi_generic/")
 	sgr=/dev/$(ls "/sys/block/$3/device/scsi_generic/")
 	mkdir -p /tmp/diff
 	run_both() { # run_both NAME CMD-ARGS... : runs the sg3 tool on both devices
-		name=$1
+		local name=$1
 		shift
 		"$@" "$sgo" > "/tmp/diff/$name.ours" 2>&1
 		"$@" "$sgr" > "/tmp/diff/$name.ref" 2>&1
