@@ -4,7 +4,7 @@
 //! [`VHcd`], remove tears it down; and the sysfs attributes (`image_sha256`, `image_size`,
 //! `connected`) shim.c declares on it.
 
-use crate::device::Device;
+use crate::device::{Device, Speed};
 use crate::ffi::{self, PlatformDevice, RawHcd};
 use crate::hcd::VHcd;
 use crate::image::{self, ImageDisk};
@@ -30,7 +30,8 @@ extern "C" fn vusbkey_rs_probe(pdev: *mut PlatformDevice) -> c_int {
 }
 
 fn probe(pdev: *mut PlatformDevice) -> Result {
-    let device = Device::new(params::identity()?, ImageDisk).map_err(|e| {
+    // The root hub is a USB 2.0 hub: the device runs at high speed.
+    let device = Device::new(params::identity()?, ImageDisk, Speed::High).map_err(|e| {
         pr_err!("invalid identity: {}\n", e);
         EINVAL
     })?;

@@ -23,7 +23,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vusbkey_device::{BlockDevice, Device, Handshake, Identity, ReadError};
+use vusbkey_device::{BlockDevice, Device, Handshake, Identity, ReadError, Speed};
 
 const BLOCK: u32 = 512;
 const BLOCKS: u64 = 40;
@@ -200,7 +200,13 @@ impl Shadow {
 
 fn run(data: &[u8]) {
     let disk = image();
-    let mut dev = Device::new(identity(), Disk(&disk)).expect("valid identity");
+    // The first byte picks the speed: the descriptors and requests differ.
+    let (speed, data) = match data.split_first() {
+        Some((b, rest)) if b & 1 == 1 => (Speed::Super, rest),
+        Some((_, rest)) => (Speed::High, rest),
+        None => (Speed::High, data),
+    };
+    let mut dev = Device::new(identity(), Disk(&disk), speed).expect("valid identity");
     let mut shadow = Shadow {
         expecting_cbw: true,
         command: None,

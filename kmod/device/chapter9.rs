@@ -1,15 +1,16 @@
-//! The standard device requests (USB 2.0 chapter 9): device state (Default, Address,
-//! Configured), descriptors, configuration, interface, endpoint halts.
+//! The standard device requests (USB 2.0 chapter 9, USB 3.2 chapter 9): device state
+//! (Default, Address, Configured), descriptors, configuration, interface, endpoint halts.
 
 use super::descriptors::{
-    self, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT, CONFIGURATION_VALUE, DT_CONFIGURATION, DT_DEVICE,
-    DT_DEVICE_QUALIFIER, DT_OTHER_SPEED_CONFIGURATION, DT_STRING, INTERFACE_NUMBER,
+    self, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT, CONFIGURATION_VALUE, DT_BOS, DT_CONFIGURATION,
+    DT_DEVICE, DT_DEVICE_QUALIFIER, DT_OTHER_SPEED_CONFIGURATION, DT_STRING, INTERFACE_NUMBER,
     LANGUAGE_US_ENGLISH,
 };
 use super::endpoints::{Bulk, Endpoints, Stall};
 use super::identity::Identity;
-use super::setup::{Recipient, Request};
+use super::setup::{Recipient, Request, SET_SEL_LENGTH};
 use super::sg::copy_prefix;
+use super::speed::Speed;
 
 /// Device state as far as the host can see it (USB 2.0 §9.1.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,9 +23,10 @@ pub(crate) enum State {
     Configured,
 }
 
-/// USB device state: address and configuration.
+/// USB device state: address and configuration, at the speed of the connection.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Usb {
+    speed: Speed,
     address: u8,
     configured: bool,
 }
@@ -57,12 +59,18 @@ fn endpoint(address: u8) -> Option<Endpoint> {
 }
 
 impl Usb {
-    /// The Default state (USB 2.0 §9.1.1.3).
-    pub(crate) const fn new() -> Self {
+    /// The Default state (USB 2.0 §9.1.1.3) of a device connected at `speed`.
+    pub(crate) const fn new(speed: Speed) -> Self {
         Self {
+            speed,
             address: 0,
             configured: false,
         }
+    }
+
+    /// The speed of the connection.
+    pub(crate) fn speed(&self) -> Speed {
+        self.speed
     }
 
     /// Address assigned by SET_ADDRESS.
@@ -101,7 +109,7 @@ impl Usb {
             } => {
                 let limit = usize::from(length).min(data.len());
                 let out = data.get_mut(..limit).ok_or(Stall)?;
-                let n = descriptor(identity, descriptor_type, index, language, out)?;
+                let n = descriptor(identity, self.speed, descriptor_type, index, language, out)?;
                 Ok((n, Event::None))
             }
             Request::SetAddress(address) => {
@@ -112,7 +120,18 @@ impl Usb {
                 self.address = address;
                 Ok((0, Event::None))
             }
+            // USB 3.2 §9.4.11: valid in every state, SuperSpeed only.
+            Request::SetIsochDelay if self.speed == Speed::Super => Ok((0, Event::None)),
             _ if state == State::Default => Err(Stall),
+            // USB 3.2 §9.4.12: the exit latencies matter only to link power management,
+            // which this device does not offer; the data stage is taken whole.
+            Request::SetSel if self.speed == Speed::Super => {
+                let consumed = usize::from(SET_SEL_LENGTH);
+                if data.len() < consumed {
+                    return Err(Stall);
+                }
+                Ok((consumed, Event::None))
+            }
             Request::GetStatus(recipient) => {
                 // USB 2.0 §9.4.5, Figures 9-4 to 9-6: bus powered, no remote wakeup;
                 // interface status reserved (zero); endpoint status bit 0 is Halt.
@@ -182,6 +201,8 @@ impl Usb {
             | Request::SetInterface { .. }
             | Request::BulkOnlyReset(_)
             | Request::GetMaxLun(_)
+            | Request::SetSel
+            | Request::SetIsochDelay
             | Request::Unsupported => Err(Stall),
         }
     }
@@ -190,26 +211,36 @@ impl Usb {
 /// Writes the descriptor the host asked for (USB 2.0 §9.4.3) into `out`.
 fn descriptor(
     identity: &Identity<'_>,
+    speed: Speed,
     descriptor_type: u8,
     index: u8,
     language: u16,
     out: &mut [u8],
 ) -> Result<usize, Stall> {
-    match (descriptor_type, index) {
-        (DT_DEVICE, 0) => Ok(copy_prefix(out, &descriptors::device(identity))),
-        (DT_CONFIGURATION | DT_OTHER_SPEED_CONFIGURATION, 0) => Ok(copy_prefix(
+    match (descriptor_type, index, speed) {
+        (DT_DEVICE, 0, _) => Ok(copy_prefix(out, &descriptors::device(identity, speed))),
+        (DT_CONFIGURATION | DT_OTHER_SPEED_CONFIGURATION, 0, Speed::High) => Ok(copy_prefix(
             out,
             &descriptors::configuration(descriptor_type),
         )),
-        (DT_DEVICE_QUALIFIER, 0) => Ok(copy_prefix(out, &descriptors::device_qualifier())),
-        (DT_STRING, 0) => Ok(copy_prefix(out, &descriptors::languages())),
+        (DT_DEVICE_QUALIFIER, 0, Speed::High) => {
+            Ok(copy_prefix(out, &descriptors::device_qualifier()))
+        }
+        (DT_CONFIGURATION, 0, Speed::Super) => {
+            Ok(copy_prefix(out, &descriptors::super_speed_configuration()))
+        }
+        (DT_BOS, 0, Speed::Super) => Ok(copy_prefix(out, &descriptors::bos())),
+        (DT_STRING, 0, _) => Ok(copy_prefix(out, &descriptors::languages())),
         // USB 2.0 §9.6.7: the string in one of the languages of string descriptor 0.
-        (DT_STRING, index) if language == LANGUAGE_US_ENGLISH => match identity.usb_string(index) {
-            Some(s) => Ok(descriptors::write_string(s, out)),
-            None => Err(Stall),
-        },
-        // Interface and endpoint descriptors only come with the configuration; no BOS
-        // (bcdUSB 0200h).
+        (DT_STRING, index, _) if language == LANGUAGE_US_ENGLISH => {
+            match identity.usb_string(index) {
+                Some(s) => Ok(descriptors::write_string(s, out)),
+                None => Err(Stall),
+            }
+        }
+        // Interface and endpoint descriptors only come with the configuration; no BOS at
+        // high speed (bcdUSB 0200h); at SuperSpeed no device qualifier or other-speed
+        // configuration (USB 3.2 §9.4.3: they describe high-speed operation).
         _ => Err(Stall),
     }
 }

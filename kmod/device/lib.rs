@@ -1,6 +1,6 @@
-//! USB mass-storage device model: a high-speed USB device with one Bulk-Only Transport
-//! interface (class 08h, subclass 06h SCSI transparent, protocol 50h) whose single logical
-//! unit is a read-only disk.
+//! USB mass-storage device model: a high-speed or SuperSpeed USB device with one Bulk-Only
+//! Transport interface (class 08h, subclass 06h SCSI transparent, protocol 50h) whose
+//! single logical unit is a read-only disk.
 //!
 //! The model works at transfer level: a host controller driver hands it whole control
 //! transfers ([`Device::control`]) and whole bulk transfers ([`Device::bulk_out`],
@@ -35,6 +35,7 @@ mod reply;
 mod sense;
 mod setup;
 mod sg;
+mod speed;
 mod usb_device;
 
 // The public API. In the kernel module this is a private module that uses only part of
@@ -42,12 +43,13 @@ mod usb_device;
 #[allow(unused_imports)]
 pub use {
     block::{BlockDevice, ReadError},
-    descriptors::{BULK_IN_ENDPOINT, BULK_MAX_PACKET, BULK_OUT_ENDPOINT, EP0_MAX_PACKET},
+    descriptors::{BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT},
     endpoints::Stall,
     handshake::Handshake,
     identity::{
         Identity, IdentityError, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, DEFAULT_PRODUCT_ID,
         DEFAULT_VENDOR_ID, INQUIRY_PRODUCT, INQUIRY_REVISION, INQUIRY_VENDOR,
     },
+    speed::Speed,
     usb_device::Device,
 };

@@ -1,5 +1,5 @@
 //! SETUP packets: the 8 bytes of a control transfer to typed requests (USB 2.0 §9.3,
-//! §9.4; BOT 1.0 §3). A request that is unknown, or whose fields do not have the values
+//! §9.4; USB 3.2 §9.4; BOT 1.0 §3). A request that is unknown, or whose fields do not have the values
 //! the specification gives, parses as [`Request::Unsupported`]: a Request Error, answered
 //! with a stall (USB 2.0 §9.2.7).
 
@@ -20,6 +20,11 @@ const GET_CONFIGURATION: u8 = 8;
 const SET_CONFIGURATION: u8 = 9;
 const GET_INTERFACE: u8 = 10;
 const SET_INTERFACE: u8 = 11;
+// SuperSpeed request codes (USB 3.2 §9.4, Table 9-5).
+const SET_SEL: u8 = 48;
+const SET_ISOCH_DELAY: u8 = 49;
+/// SET_SEL's data stage: U1 and U2 system exit latencies (USB 3.2 §9.4.12).
+pub(crate) const SET_SEL_LENGTH: u16 = 6;
 
 // Class-specific requests (BOT 1.0 §3.1, §3.2).
 const BULK_ONLY_MASS_STORAGE_RESET: u8 = 0xff;
@@ -67,6 +72,10 @@ pub(crate) enum Request {
     GetInterface(u16),
     /// SET_INTERFACE (USB 2.0 §9.4.10).
     SetInterface { interface: u16, alternate: u16 },
+    /// SET_SEL, with its 6-byte data stage (USB 3.2 §9.4.12).
+    SetSel,
+    /// SET_ISOCH_DELAY (USB 3.2 §9.4.11); the delay is of no use to a bulk-only device.
+    SetIsochDelay,
     /// Bulk-Only Mass Storage Reset of an interface (BOT 1.0 §3.1).
     BulkOnlyReset(u16),
     /// Get Max LUN of an interface, wLength 1 (BOT 1.0 §3.2).
@@ -125,6 +134,8 @@ pub(crate) fn parse(setup: &[u8; 8]) -> Request {
             interface: index,
             alternate,
         },
+        (RECIPIENT_DEVICE, SET_SEL, 0, SET_SEL_LENGTH) if index == 0 => Request::SetSel,
+        (RECIPIENT_DEVICE, SET_ISOCH_DELAY, _, 0) if index == 0 => Request::SetIsochDelay,
         (OUT_CLASS_INTERFACE, BULK_ONLY_MASS_STORAGE_RESET, 0, 0) => Request::BulkOnlyReset(index),
         (IN_CLASS_INTERFACE, GET_MAX_LUN, 0, 1) => Request::GetMaxLun(index),
         _ => Request::Unsupported,

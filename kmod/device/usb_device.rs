@@ -11,9 +11,10 @@ use super::identity::{Identity, IdentityError};
 use super::logical_unit::LogicalUnit;
 use super::setup::{self, Request};
 use super::sg::copy_prefix;
+use super::speed::Speed;
 
-/// A high-speed USB mass-storage device (Bulk-Only Transport, SCSI transparent command
-/// set) with one read-only logical unit backed by `D`.
+/// A USB mass-storage device (Bulk-Only Transport, SCSI transparent command set) with one
+/// read-only logical unit backed by `D`, at high speed or SuperSpeed.
 pub struct Device<'a, D: BlockDevice> {
     identity: Identity<'a>,
     disk: D,
@@ -25,13 +26,14 @@ pub struct Device<'a, D: BlockDevice> {
 
 impl<'a, D: BlockDevice> Device<'a, D> {
     /// Validates the identity. The device starts in the Default state, as after a bus
-    /// reset.
-    pub fn new(identity: Identity<'a>, disk: D) -> Result<Self, IdentityError> {
+    /// reset, connected at `speed` (which only a new device can change, as a real device
+    /// changes speed only by a new connection).
+    pub fn new(identity: Identity<'a>, disk: D, speed: Speed) -> Result<Self, IdentityError> {
         identity.validate()?;
         Ok(Self {
             identity,
             disk,
-            usb: Usb::new(),
+            usb: Usb::new(speed),
             endpoints: Endpoints::new(),
             bot: Bot::new(),
             unit: LogicalUnit::new(),
@@ -41,7 +43,7 @@ impl<'a, D: BlockDevice> Device<'a, D> {
     /// Bus/port reset: back to the Default state (address 0, unconfigured, halts cleared,
     /// BOT idle, sense cleared, medium loaded and not locked).
     pub fn bus_reset(&mut self) {
-        self.usb = Usb::new();
+        self.usb = Usb::new(self.usb.speed());
         self.endpoints = Endpoints::new();
         self.bot.reset();
         self.unit = LogicalUnit::new();
@@ -123,6 +125,11 @@ impl<'a, D: BlockDevice> Device<'a, D> {
             identity: &self.identity,
         };
         self.bot.bulk_in(bufs, cx)
+    }
+
+    /// The speed the device is connected at.
+    pub fn speed(&self) -> Speed {
+        self.usb.speed()
     }
 
     /// Device address assigned by SET_ADDRESS (0 before).

@@ -1,10 +1,10 @@
-//! Standard requests (USB 2.0 chapter 9), class requests (BOT 1.0 §3), device states,
-//! and identity validation.
+//! Standard requests (USB 2.0 chapter 9, USB 3.2 chapter 9), class requests (BOT 1.0
+//! §3), device states, and identity validation.
 
 mod common;
 use common::*;
 use vusbkey_device::{
-    Device, Handshake, Identity, IdentityError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
+    Device, Handshake, Identity, IdentityError, Speed, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
 };
 
 #[test]
@@ -230,6 +230,43 @@ fn set_interface_and_set_configuration_reset_the_interface() {
     }
 }
 
+/// SET_ISOCH_DELAY (USB 3.2 §9.4.11), which Linux sends to every SuperSpeed device before
+/// SET_ADDRESS (`hub.c` `hub_port_init`), and SET_SEL (§9.4.12), which it sends before
+/// enabling link power management.
+#[test]
+fn super_speed_requests() {
+    let disk = TestDisk::new(8);
+    let set_isoch_delay = setup(OUT_DEVICE, 49, 40, 0, 0);
+    let set_sel = setup(OUT_DEVICE, 48, 0, 0, 6);
+    let mut sel = [1, 2, 3, 4, 5, 6];
+
+    let mut h = Host::attach_at(&disk, Speed::Super);
+    // Any state, the Default state included.
+    assert_eq!(h.control_out(set_isoch_delay), Ok(0));
+    // SET_SEL needs an address (§9.4.12); its data stage is taken whole.
+    assert_eq!(h.dev.control(&set_sel, &mut sel), Err(Stall));
+    h.enumerate();
+    assert_eq!(h.control_out(set_isoch_delay), Ok(0));
+    assert_eq!(h.dev.control(&set_sel, &mut sel), Ok(6));
+    // Malformed: wIndex not zero, the wrong length, a data stage shorter than 6 bytes.
+    for s in [
+        setup(OUT_DEVICE, 49, 40, 1, 0),
+        setup(OUT_DEVICE, 49, 40, 0, 2),
+        setup(OUT_DEVICE, 48, 0, 0, 4),
+        setup(OUT_DEVICE, 48, 1, 0, 6),
+        setup(IN_DEVICE, 48, 0, 0, 6),
+    ] {
+        assert_eq!(h.dev.control(&s, &mut sel), Err(Stall), "{s:02x?}");
+    }
+    assert_eq!(h.dev.control(&set_sel, &mut sel[..5]), Err(Stall));
+    assert!(h.dev.is_configured());
+
+    // A high-speed device knows neither.
+    let mut h = Host::configured(&disk);
+    assert_eq!(h.control_out(set_isoch_delay), Err(Stall));
+    assert_eq!(h.dev.control(&set_sel, &mut sel), Err(Stall));
+}
+
 #[test]
 fn unknown_and_malformed_requests_stall() {
     let disk = TestDisk::new(8);
@@ -295,7 +332,10 @@ fn identity_validation() {
     let long_127 = "a".repeat(127);
     let serial_126 = "A".repeat(126);
     let serial_127 = "A".repeat(127);
-    let ok = |id: Identity<'_>| id.validate().map(|()| Device::new(id, &disk).is_ok());
+    let ok = |id: Identity<'_>| {
+        id.validate()
+            .map(|()| Device::new(id, &disk, Speed::High).is_ok())
+    };
     assert_eq!(ok(identity()), Ok(true));
     assert_eq!(
         ok(Identity {
@@ -434,7 +474,7 @@ fn identity_validation() {
     ];
     for (id, err) in cases {
         assert_eq!(id.validate(), Err(err), "{id:?}");
-        assert_eq!(Device::new(id, &disk).err(), Some(err));
+        assert_eq!(Device::new(id, &disk, Speed::High).err(), Some(err));
     }
 }
 

@@ -5,7 +5,7 @@
 mod common;
 use common::{setup, TestDisk, BLOCK};
 use proptest::prelude::*;
-use vusbkey_device::{Device, Handshake};
+use vusbkey_device::{Device, Handshake, Speed};
 
 /// How the host reads the disk.
 #[derive(Debug, Clone)]
@@ -184,7 +184,7 @@ fn run(plan: &Plan) -> Result<(), TestCaseError> {
     let disk = TestDisk::from_image(image(plan.seed, plan.blocks as usize * BLOCK as usize));
     let before = disk.image.clone();
     let mut host = ModelHost {
-        dev: Device::new(common::identity(), &disk).unwrap(),
+        dev: Device::new(common::identity(), &disk, Speed::High).unwrap(),
         bulk_in: 0,
         bulk_out: 0,
         tag: plan.seed as u32,

@@ -124,7 +124,7 @@ fn inquiry_largest_identity_fits() {
         ..identity()
     };
     let mut h = Host {
-        dev: vusbkey_device::Device::new(id, &disk).unwrap(),
+        dev: vusbkey_device::Device::new(id, &disk, vusbkey_device::Speed::High).unwrap(),
         tag: 1,
     };
     h.enumerate();

@@ -5,7 +5,8 @@
 
 use std::cell::{Cell, RefCell};
 use vusbkey_device::{
-    BlockDevice, Device, Handshake, Identity, ReadError, Stall, BULK_IN_ENDPOINT, BULK_OUT_ENDPOINT,
+    BlockDevice, Device, Handshake, Identity, ReadError, Speed, Stall, BULK_IN_ENDPOINT,
+    BULK_OUT_ENDPOINT,
 };
 
 pub(crate) const BLOCK: u32 = 512;
@@ -154,10 +155,15 @@ pub(crate) struct Host<'d> {
 }
 
 impl<'d> Host<'d> {
-    /// A device fresh from `Device::new`, not enumerated.
+    /// A high-speed device fresh from `Device::new`, not enumerated.
     pub(crate) fn attach(disk: &'d TestDisk) -> Self {
+        Self::attach_at(disk, Speed::High)
+    }
+
+    /// A device connected at `speed`, not enumerated.
+    pub(crate) fn attach_at(disk: &'d TestDisk, speed: Speed) -> Self {
         Self {
-            dev: Device::new(identity(), disk).unwrap(),
+            dev: Device::new(identity(), disk, speed).unwrap(),
             tag: 0x1000,
         }
     }
@@ -201,7 +207,12 @@ impl<'d> Host<'d> {
         let c = self
             .control_in(setup(IN_DEVICE, 6, 0x0200, 0, 255), 255)
             .unwrap();
-        assert_eq!(c.len(), 32);
+        let total = if self.dev.speed() == Speed::Super {
+            44
+        } else {
+            32
+        };
+        assert_eq!(c.len(), total);
         self.control_out(setup(OUT_DEVICE, 9, 1, 0, 0)).unwrap();
         assert!(self.dev.is_configured());
     }
