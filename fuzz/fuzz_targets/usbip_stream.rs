@@ -13,7 +13,7 @@ use std::io::BufReader;
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use vusbkey_device::BlockDevice;
+use vusbkey_device::{BlockDevice, Speed};
 use vusbkey_usbip::header::{parse_command, parse_reply, Command, Direction, Reply, HEADER_LEN};
 use vusbkey_usbip::identity::IdentityOptions;
 use vusbkey_usbip::image::Image;
@@ -90,7 +90,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let bytes = image();
     let image = Image::new("fuzz.img".into(), Arc::from(bytes.clone())).unwrap();
-    let key = Key::new(image, &IdentityOptions::default(), None, 0).unwrap();
+    // Bit 1 of the mode picks the speed: the descriptors and requests differ.
+    let speed = if mode & 2 != 0 { Speed::Super } else { Speed::High };
+    let key = Key::new(image, &IdentityOptions::default(), None, speed, 0).unwrap();
     let mut out = Vec::new();
     let mut reader = BufReader::new(stream);
     if mode % 2 == 0 {

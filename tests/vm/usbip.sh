@@ -55,10 +55,10 @@ ID=1209:0001
 USBIP_LOG=/tmp/vusbkey-usbip.log
 hostile_traffic_settings 600
 
-# usbip_start: `vusbkey-usbip attach` in the background (the compiled-in demo image), and
-# waits for its disk.
+# usbip_start [OPTION...]: `vusbkey-usbip attach` in the background (the compiled-in demo
+# image), and waits for its disk.
 usbip_start() {
-	vusbkey-usbip attach >> "$USBIP_LOG" 2>&1 &
+	vusbkey-usbip attach "$@" >> "$USBIP_LOG" 2>&1 &
 	USBIP_PID=$!
 	wait_for 30 disk_of vhci_hcd
 }
@@ -100,7 +100,10 @@ usbip_attach_checks() {
 	check usbip-enum-serial attr_is "$dev/serial" "$SERIAL"
 	check usbip-enum-manufacturer attr_is "$dev/manufacturer" vusbkey
 	check usbip-enum-product attr_is "$dev/product" "vusbkey authentication key"
-	check usbip-enum-speed attr_is "$dev/speed" 480
+	# SuperSpeed by default: usb-storage then sends up to 2048 sectors per command.
+	check usbip-enum-speed attr_is "$dev/speed" 5000
+	check usbip-enum-ss-hub sh -c "grep -q '^ss .* ${dev##*/} *\$' $VHCI/status"
+	check usbip-max-transfer attr_is "/sys/block/$sd/queue/max_hw_sectors_kb" 1024
 	intf=$dev/${dev##*/}:1.0
 	check usbip-enum-interface sh -c "[ \"\$(cat $intf/bInterfaceClass $intf/bInterfaceSubClass $intf/bInterfaceProtocol | tr '\n' ' ')\" = '08 06 50 ' ]"
 	check usbip-log-names-the-device grep -q "usb ${dev##*/}\$" "$USBIP_LOG"
@@ -121,6 +124,26 @@ usbip_attach_checks() {
 	check usbip-unchanged-after-writes sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
 	scsi_differential usbip "$sd" "$ref" "$SERIAL"
 	kernel_log_clean usbip-attach-log-clean
+}
+
+# usbip_high_speed_checks: `--speed high` puts the device on vhci-hcd's USB 2.0 hub, for VMs
+# without USB 3 ports; it reads the same.
+usbip_high_speed_checks() {
+	progress "usbip: vusbkey-usbip attach --speed high"
+	if ! usbip_start --speed high; then
+		fail usbip-high-speed "no disk within 30 s: $(tail -n 2 $USBIP_LOG | tr '\n' ' ')"
+		return
+	fi
+	sd=$(disk_of vhci_hcd)
+	dev=$(usb_dev 1209 0001)
+	check usbip-high-speed attr_is "$dev/speed" 480
+	check usbip-high-speed-hs-hub sh -c "grep -q '^hs .* ${dev##*/} *\$' $VHCI/status"
+	check usbip-high-speed-max-transfer attr_is "/sys/block/$sd/queue/max_hw_sectors_kb" 120
+	check usbip-high-speed-sha256 sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
+	kill "$USBIP_PID"
+	check usbip-high-speed-stopped wait_for 20 usbip_stopped
+	wait "$USBIP_PID"
+	kernel_log_clean usbip-high-speed-log-clean
 }
 
 # usbip_hostile_checks: seeded malformed traffic through usbdevfs against the vhci-attached
@@ -269,6 +292,7 @@ if ref_gadget_up "$IMG"; then
 	usbip_attach_checks "$(disk_of dummy_hcd)"
 	usbip_hostile_checks
 	usbip_kill_checks
+	usbip_high_speed_checks
 	usbip_serve_checks
 else
 	fail usbip-ref-up "configfs gadget setup failed"

@@ -14,11 +14,10 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use thiserror::Error;
 
-use crate::exported::SPEED_HIGH;
 use crate::key::Key;
 use crate::log;
 use crate::session::SessionError;
-use crate::vhci::{Vhci, VhciError};
+use crate::vhci::{Hub, Vhci, VhciError};
 
 /// Buffer size of each connection's reader and writer.
 const BUFFER: usize = 128 << 10;
@@ -54,14 +53,20 @@ struct Attached {
     stream: UnixStream,
 }
 
-/// Attaches one key to a free high-speed port; returns the port and our end of the socket.
+/// Attaches one key to a free port of its speed; returns the port and our end of the socket.
 fn attach_one(vhci: &Vhci, key: &Key) -> Result<(u32, UnixStream), AttachError> {
+    let speed = key.exported.speed;
     loop {
         let (ours, theirs) = UnixStream::pair()?;
-        let free = vhci.free_high_speed_ports()?;
+        let free = vhci.free_ports(Hub::for_speed(speed))?;
         let mut busy = 0;
         for &port in &free {
-            match vhci.attach(port, theirs.as_raw_fd(), key.exported.devid(), SPEED_HIGH) {
+            match vhci.attach(
+                port,
+                theirs.as_raw_fd(),
+                key.exported.devid(),
+                speed.linux_value(),
+            ) {
                 // The kernel holds its own reference to the socket now.
                 Ok(()) => return Ok((port, ours)),
                 // Another process took the port since the status was read.

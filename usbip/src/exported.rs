@@ -2,12 +2,9 @@
 //! interfaces), read from the device model itself with GET_DESCRIPTOR, so that nothing here
 //! restates the descriptors.
 
-use vusbkey_device::{BlockDevice, Device, Identity};
+use vusbkey_device::{BlockDevice, Device, Identity, Speed};
 
 use crate::op::{put_string, BUSID_LEN, PATH_LEN};
-
-/// `USB_SPEED_HIGH` (`enum usb_device_speed`): the device model is a high-speed device.
-pub const SPEED_HIGH: u32 = 3;
 
 /// One interface as `OP_REP_DEVLIST` lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +28,8 @@ pub struct ExportedDevice {
     pub busnum: u32,
     /// Device number on the bus.
     pub devnum: u32,
-    /// `enum usb_device_speed`.
-    pub speed: u32,
+    /// The speed it runs at (`enum usb_device_speed` on the wire).
+    pub speed: Speed,
     /// `idVendor`.
     pub vendor_id: u16,
     /// `idProduct`.
@@ -73,14 +70,16 @@ fn get_descriptor<D: BlockDevice>(
 }
 
 impl ExportedDevice {
-    /// Describes the device `identity` + `disk` would be, at `busnum`-`devnum`.
+    /// Describes the device `identity` + `disk` would be at `speed`, at `busnum`-`devnum`.
     pub fn probe<D: BlockDevice>(
         identity: Identity<'_>,
         disk: D,
+        speed: Speed,
         busnum: u32,
         devnum: u32,
     ) -> Result<Self, DescriptorError> {
-        let mut device = Device::new(identity, disk).map_err(|_| DescriptorError("device"))?;
+        let mut device =
+            Device::new(identity, disk, speed).map_err(|_| DescriptorError("device"))?;
         let d = get_descriptor(&mut device, DT_DEVICE, 18)
             .filter(|d| d.len() == 18)
             .ok_or(DescriptorError("device"))?;
@@ -114,7 +113,7 @@ impl ExportedDevice {
             busid: format!("{busnum}-{devnum}"),
             busnum,
             devnum,
-            speed: SPEED_HIGH,
+            speed,
             vendor_id: u16::from_le_bytes([d[8], d[9]]),
             product_id: u16::from_le_bytes([d[10], d[11]]),
             bcd_device: u16::from_le_bytes([d[12], d[13]]),
@@ -134,7 +133,7 @@ impl ExportedDevice {
     pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         put_string(out, &self.path, PATH_LEN);
         put_string(out, &self.busid, BUSID_LEN);
-        for word in [self.busnum, self.devnum, self.speed] {
+        for word in [self.busnum, self.devnum, self.speed.linux_value()] {
             out.extend_from_slice(&word.to_be_bytes());
         }
         for half in [self.vendor_id, self.product_id, self.bcd_device] {
@@ -144,5 +143,44 @@ impl ExportedDevice {
         out.push(self.configuration_value);
         out.push(self.num_configurations);
         out.push(self.interfaces.len() as u8);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::identity::{DeviceIdentity, IdentityOptions};
+    use crate::image::Image;
+
+    /// `struct usbip_usb_device` of the first key at `speed`, as `OP_REP_DEVLIST` and
+    /// `OP_REP_IMPORT` carry it.
+    fn record(speed: Speed) -> Vec<u8> {
+        let image = Image::new("t.img".into(), Arc::from(vec![0u8; 4096])).unwrap();
+        let identity = DeviceIdentity::new(&IdentityOptions::default(), &image, None).unwrap();
+        let device = ExportedDevice::probe(identity.identity(), image.disk(), speed, 1, 1).unwrap();
+        let mut out = Vec::new();
+        device.encode(&mut out);
+        out
+    }
+
+    #[test]
+    fn record_is_the_model_at_its_speed() {
+        for (speed, wire) in [(Speed::High, 3u32), (Speed::Super, 5)] {
+            let r = record(speed);
+            assert_eq!(r.len(), 312);
+            assert!(r.starts_with(b"/sys/devices/platform/vusbkey-usbip/usb1/1-1\0"));
+            assert!(r[256..].starts_with(b"1-1\0"));
+            #[rustfmt::skip]
+            let tail = [
+                0, 0, 0, 1, 0, 0, 0, 1,         // busnum 1, devnum 1
+                0, 0, 0, wire as u8,            // speed (enum usb_device_speed)
+                0x12, 0x09, 0x00, 0x01, 0x01, 0x00, // 1209:0001, bcdDevice 1.00
+                0, 0, 0,                        // class per interface
+                1, 1, 1,                        // configuration 1 of 1, one interface
+            ];
+            assert_eq!(r[288..], tail, "{speed:?}");
+        }
     }
 }

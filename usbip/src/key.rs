@@ -1,7 +1,7 @@
 //! One key: an image, the identity of the device serving it, and how USB/IP describes
 //! that device. Each connection gets a fresh device model of it.
 
-use vusbkey_device::{Device, IdentityError};
+use vusbkey_device::{Device, IdentityError, Speed};
 
 use crate::exported::{DescriptorError, ExportedDevice};
 use crate::identity::{DeviceIdentity, IdentityOptions};
@@ -44,11 +44,12 @@ pub struct Key {
 }
 
 impl Key {
-    /// The `index`-th key (from 0) of this run, serving `image`.
+    /// The `index`-th key (from 0) of this run, serving `image` at `speed`.
     pub fn new(
         image: Image,
         options: &IdentityOptions,
         serial: Option<&str>,
+        speed: Speed,
         index: u32,
     ) -> Result<Self, KeyError> {
         let identity =
@@ -56,11 +57,12 @@ impl Key {
                 image: image.name().to_owned(),
                 reason,
             })?;
-        let exported = ExportedDevice::probe(identity.identity(), image.disk(), BUSNUM, index + 1)
-            .map_err(|source| KeyError::Descriptor {
-                image: image.name().to_owned(),
-                source,
-            })?;
+        let exported =
+            ExportedDevice::probe(identity.identity(), image.disk(), speed, BUSNUM, index + 1)
+                .map_err(|source| KeyError::Descriptor {
+                    image: image.name().to_owned(),
+                    source,
+                })?;
         Ok(Self {
             image,
             identity,
@@ -70,8 +72,12 @@ impl Key {
 
     /// A freshly attached device for one connection.
     pub fn session(&self) -> Result<Session<'_, Disk<'_>>, SessionError> {
-        let device = Device::new(self.identity.identity(), self.image.disk())
-            .map_err(SessionError::Identity)?;
+        let device = Device::new(
+            self.identity.identity(),
+            self.image.disk(),
+            self.exported.speed,
+        )
+        .map_err(SessionError::Identity)?;
         Ok(Session::new(device, self.exported.devid()))
     }
 

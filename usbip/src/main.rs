@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use vusbkey_device::Speed;
 use vusbkey_usbip::identity::IdentityOptions;
 use vusbkey_usbip::image::Image;
 use vusbkey_usbip::key::Key;
@@ -60,6 +61,27 @@ struct KeyArgs {
     /// USB product string (default "vusbkey authentication key").
     #[arg(long)]
     product: Option<String>,
+    /// Speed of the device(s): `super` is USB 3 on vhci-hcd's SuperSpeed hub, where
+    /// usb-storage moves up to 1 MiB per command; `high` is USB 2.0, for a VM whose USB
+    /// controller has no USB 3 ports (QEMU `usb-ehci`; `qemu-xhci` takes both).
+    #[arg(long, value_enum, default_value_t = SpeedArg::Super)]
+    speed: SpeedArg,
+}
+
+/// `--speed`.
+#[derive(Clone, Copy, ValueEnum)]
+enum SpeedArg {
+    Super,
+    High,
+}
+
+impl From<SpeedArg> for Speed {
+    fn from(speed: SpeedArg) -> Self {
+        match speed {
+            SpeedArg::Super => Speed::Super,
+            SpeedArg::High => Speed::High,
+        }
+    }
 }
 
 /// A 16-bit id, hexadecimal with `0x` or decimal.
@@ -105,7 +127,8 @@ impl KeyArgs {
             .enumerate()
             .map(|(i, image)| {
                 let serial = self.serial.get(i).map(String::as_str);
-                Key::new(image, &options, serial, i as u32).map_err(|e| e.to_string())
+                Key::new(image, &options, serial, self.speed.into(), i as u32)
+                    .map_err(|e| e.to_string())
             })
             .collect()
     }

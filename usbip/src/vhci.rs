@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use thiserror::Error;
+use vusbkey_device::Speed;
 
 /// The first vhci-hcd controller, which carries the `attach` and `detach` files for all.
 pub const SYSFS_DIR: &str = "/sys/devices/platform/vhci_hcd.0";
@@ -24,6 +25,25 @@ pub enum Hub {
     High,
     /// `ss`: the USB 3 hub.
     Super,
+}
+
+impl Hub {
+    /// The hub a device of this speed connects to: vhci_sysfs.c `attach_store` puts a
+    /// SuperSpeed device on the `ss` hub and any other on `hs`, whatever the port number
+    /// says, so the free port must be looked up on the right hub.
+    pub fn for_speed(speed: Speed) -> Self {
+        match speed {
+            Speed::High => Hub::High,
+            Speed::Super => Hub::Super,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Hub::High => "high-speed (hs)",
+            Hub::Super => "SuperSpeed (ss)",
+        }
+    }
 }
 
 /// One line of a `status` file.
@@ -59,9 +79,14 @@ pub enum VhciError {
     /// A `status` line that is not what vhci_sysfs.c prints.
     #[error("unexpected line in vhci-hcd's status: {0:?}")]
     Status(String),
-    /// No free port on the high-speed hub.
-    #[error("no free high-speed vhci-hcd port (all {0} in use); detach one, or load vhci-hcd with more (nports/num_controllers)")]
-    NoFreePort(usize),
+    /// No free port on the hub a device needs.
+    #[error("no free {} vhci-hcd port (all {total} in use); detach one, or load vhci-hcd with more (nports/num_controllers)", hub.name())]
+    NoFreePort {
+        /// The hub.
+        hub: Hub,
+        /// Its number of ports.
+        total: usize,
+    },
     /// A sysfs file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -152,17 +177,17 @@ impl Vhci {
         Ok(ports)
     }
 
-    /// The free high-speed ports, lowest first.
-    pub fn free_high_speed_ports(&self) -> Result<Vec<u32>, VhciError> {
+    /// The free ports of `hub`, lowest first.
+    pub fn free_ports(&self, hub: Hub) -> Result<Vec<u32>, VhciError> {
         let ports = self.ports()?;
         let free: Vec<u32> = ports
             .iter()
-            .filter(|p| p.hub == Hub::High && p.is_free())
+            .filter(|p| p.hub == hub && p.is_free())
             .map(|p| p.port)
             .collect();
         if free.is_empty() {
-            let total = ports.iter().filter(|p| p.hub == Hub::High).count();
-            return Err(VhciError::NoFreePort(total));
+            let total = ports.iter().filter(|p| p.hub == hub).count();
+            return Err(VhciError::NoFreePort { hub, total });
         }
         Ok(free)
     }

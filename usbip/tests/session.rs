@@ -6,6 +6,8 @@ mod common;
 use std::io::BufReader;
 use std::sync::Arc;
 
+use vusbkey_device::Speed;
+
 use common::*;
 use vusbkey_usbip::errno;
 use vusbkey_usbip::header::{Reply, RetSubmit, RetUnlink};
@@ -16,7 +18,7 @@ use vusbkey_usbip::session::{SessionError, MAX_TRANSFER};
 
 fn key(blocks: usize) -> Key {
     let image = Image::new("test.img".into(), Arc::from(image_bytes(blocks))).unwrap();
-    Key::new(image, &IdentityOptions::default(), None, 0).unwrap()
+    Key::new(image, &IdentityOptions::default(), None, Speed::Super, 0).unwrap()
 }
 
 /// Runs one connection that sends `input`; returns the session's result and its output.
