@@ -26,15 +26,7 @@ const SILENT: Uuid = Uuid::from_u128(0x5655534b_0000_4000_8000_0000000000c3);
 
 /// Runs the check.
 pub(crate) fn check(paths: &Paths) -> Check {
-    let (passed, detail) = match run(paths) {
-        Ok(detail) => (true, detail),
-        Err(e) => (false, format!("{e:#}")),
-    };
-    Check {
-        passed,
-        name: "dashboard-chromium".to_owned(),
-        detail,
-    }
+    Check::host("dashboard-chromium", run(paths))
 }
 
 fn run(paths: &Paths) -> anyhow::Result<String> {

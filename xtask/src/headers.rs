@@ -108,15 +108,7 @@ fn size(dir: &Path) -> anyhow::Result<u64> {
 /// The check of `cargo xtask test`: the debug kernel's headers directory, vusbkey.ko built
 /// against it with `--kdir`, and its vermagic equal to the kernel's own modules'.
 pub(crate) fn check(paths: &Paths) -> Check {
-    let (passed, detail) = match run_check(paths) {
-        Ok(detail) => (true, detail),
-        Err(e) => (false, format!("{e:#}")),
-    };
-    Check {
-        passed,
-        name: "kmod-headers-build".to_owned(),
-        detail,
-    }
+    Check::host("kmod-headers-build", run_check(paths))
 }
 
 fn run_check(paths: &Paths) -> anyhow::Result<String> {

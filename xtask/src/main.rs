@@ -5,6 +5,7 @@ mod bench;
 mod bench_usbip;
 mod dashboard;
 mod demo;
+mod ffi_mirror;
 mod headers;
 mod initramfs;
 mod kdir;

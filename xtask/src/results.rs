@@ -22,6 +22,21 @@ pub(crate) struct Check {
     pub(crate) detail: String,
 }
 
+impl Check {
+    /// A host-side check `name`: passed with `Ok`'s detail, or failed with the error chain.
+    pub(crate) fn host(name: &str, result: anyhow::Result<String>) -> Self {
+        let (passed, detail) = match result {
+            Ok(detail) => (true, detail),
+            Err(e) => (false, format!("{e:#}")),
+        };
+        Self {
+            passed,
+            name: name.to_owned(),
+            detail,
+        }
+    }
+}
+
 /// One measurement the guest took.
 #[derive(Debug, PartialEq)]
 pub(crate) struct Metric {

@@ -4,7 +4,7 @@
 
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
-use crate::{dashboard, headers, setup, vm};
+use crate::{dashboard, ffi_mirror, headers, setup, vm};
 use std::process::Command;
 
 /// Host-side steps, each one check: name and cargo arguments.
@@ -53,6 +53,8 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     }
     println!("test: the monitor's dashboard in headless Chromium");
     add_host_check(&mut summary, dashboard::check(paths));
+    println!("test: kmod/ffi.rs against kmod/shim.h (bindgen and syn)");
+    add_host_check(&mut summary, ffi_mirror::check(paths));
     println!("test: vusbkey.ko against the debug kernel's headers directory (kmod --kdir)");
     add_host_check(&mut summary, headers::check(paths));
     let options = vm::Options {
