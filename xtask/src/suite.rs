@@ -1,6 +1,7 @@
 //! A VM test suite: a busybox `sh` script run by the VM's `/init`, and the settings its
 //! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
-//! debug|release|stock`: the kernel its VM boots).
+//! debug|release|stock`: the kernel its VM boots, `# vusbkey-append: ARGS`: more kernel
+//! command line for its VM).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub(crate) struct Suite {
     pub(crate) timeout: Duration,
     /// The kernel it runs on (default: the project's debug kernel).
     pub(crate) vm_kernel: VmKernel,
+    /// More kernel command line for its VM (default: none).
+    pub(crate) append: String,
 }
 
 impl Suite {
@@ -39,13 +42,17 @@ impl Suite {
         .find(|p| p.exists())
         .with_context(|| format!("no suite `{name}` in tests/vm/ or qemu/"))?;
         let text = std::fs::read_to_string(&path)?;
-        let (timeout, vm_kernel) =
-            header(&text).with_context(|| format!("in the header of {}", path.display()))?;
+        let Header {
+            timeout,
+            vm_kernel,
+            append,
+        } = header(&text).with_context(|| format!("in the header of {}", path.display()))?;
         Ok(Self {
             name: name.to_owned(),
             path,
             timeout,
             vm_kernel,
+            append,
         })
     }
 
@@ -70,21 +77,35 @@ impl Suite {
     }
 }
 
+/// The settings of a suite's leading comment lines.
+#[derive(Debug, PartialEq)]
+struct Header {
+    timeout: Duration,
+    vm_kernel: VmKernel,
+    append: String,
+}
+
 /// The settings in a suite's leading comment lines.
-fn header(text: &str) -> anyhow::Result<(Duration, VmKernel)> {
-    let mut timeout = Duration::from_secs(DEFAULT_TIMEOUT_SECS);
-    let mut vm_kernel = VmKernel::Project(Flavour::Debug);
+fn header(text: &str) -> anyhow::Result<Header> {
+    let mut settings = Header {
+        timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+        vm_kernel: VmKernel::Project(Flavour::Debug),
+        append: String::new(),
+    };
     for line in text.lines().take_while(|line| line.starts_with('#')) {
         if let Some(secs) = line.strip_prefix("# vusbkey-timeout:") {
-            timeout = Duration::from_secs(secs.trim().parse().context("bad vusbkey-timeout")?);
+            settings.timeout =
+                Duration::from_secs(secs.trim().parse().context("bad vusbkey-timeout")?);
         } else if let Some(name) = line.strip_prefix("# vusbkey-flavour:") {
-            vm_kernel = match VmKernel::parse(name.trim()) {
+            settings.vm_kernel = match VmKernel::parse(name.trim()) {
                 Some(kernel) => kernel,
                 None => bail!("bad vusbkey-flavour `{}`", name.trim()),
             };
+        } else if let Some(args) = line.strip_prefix("# vusbkey-append:") {
+            settings.append = args.trim().to_owned();
         }
     }
-    Ok((timeout, vm_kernel))
+    Ok(settings)
 }
 
 #[cfg(test)]
@@ -96,21 +117,31 @@ mod tests {
         let text = "# e2e: ...\n# vusbkey-timeout: 3000\n# vusbkey-flavour: release\n. /lib\n";
         assert_eq!(
             header(text).unwrap(),
-            (
-                Duration::from_secs(3000),
-                VmKernel::Project(Flavour::Release)
-            )
+            Header {
+                timeout: Duration::from_secs(3000),
+                vm_kernel: VmKernel::Project(Flavour::Release),
+                append: String::new(),
+            }
         );
         assert_eq!(
-            header("# usbip\n# vusbkey-flavour: stock\n").unwrap().1,
+            header("# usbip\n# vusbkey-flavour: stock\n")
+                .unwrap()
+                .vm_kernel,
             VmKernel::Stock
         );
         assert_eq!(
+            header("# async\n# vusbkey-append:  driver_async_probe=* \n")
+                .unwrap()
+                .append,
+            "driver_async_probe=*"
+        );
+        assert_eq!(
             header("# plain\n").unwrap(),
-            (
-                Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-                VmKernel::Project(Flavour::Debug)
-            )
+            Header {
+                timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+                vm_kernel: VmKernel::Project(Flavour::Debug),
+                append: String::new(),
+            }
         );
         assert!(header("# vusbkey-timeout: soon\n").is_err());
         assert!(header("# vusbkey-flavour: fast\n").is_err());
@@ -120,7 +151,7 @@ mod tests {
     fn settings_after_the_header_are_ignored() {
         let text = "# suite\ntrue\n# vusbkey-timeout: 1\n";
         assert_eq!(
-            header(text).unwrap().0,
+            header(text).unwrap().timeout,
             Duration::from_secs(DEFAULT_TIMEOUT_SECS)
         );
     }

@@ -101,7 +101,10 @@ pub(crate) fn run_suites(
                 kernel: kernel.clone(),
                 vm_kernel,
                 initrd: initrd.clone(),
-                append: format!("vusbkey.suite={} {}", suite.name, options.append),
+                append: format!(
+                    "vusbkey.suite={} {} {}",
+                    suite.name, suite.append, options.append
+                ),
                 log: dir.join(format!("{}.log", suite.name)),
                 memory_mib: 2048,
                 uuid: None,
