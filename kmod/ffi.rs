@@ -63,10 +63,12 @@ extern "C" {
 
     pub(crate) fn vusbkey_platform_register() -> c_int;
     pub(crate) fn vusbkey_platform_unregister();
+    pub(crate) fn vusbkey_platform_hcd() -> *mut RawHcd;
 
     pub(crate) fn vusbkey_hcd_create(pdev: *mut PlatformDevice, sg_tablesize: u32) -> *mut RawHcd;
     pub(crate) fn vusbkey_hcd_add(hcd: *mut RawHcd) -> c_int;
     pub(crate) fn vusbkey_hcd_remove(hcd: *mut RawHcd);
+    pub(crate) fn vusbkey_hcd_get(hcd: *mut RawHcd);
     pub(crate) fn vusbkey_hcd_put(hcd: *mut RawHcd);
     pub(crate) fn vusbkey_hcd_priv(hcd: *mut RawHcd) -> *mut c_void;
     pub(crate) fn vusbkey_hcd_set_priv(hcd: *mut RawHcd, priv_: *mut c_void);
@@ -88,6 +90,7 @@ extern "C" {
     pub(crate) fn vusbkey_urb_ep(urb: *mut RawUrb) -> *mut HostEndpoint;
     pub(crate) fn vusbkey_urb_next(urb: *mut RawUrb) -> *mut RawUrb;
     pub(crate) fn vusbkey_urb_set_next(urb: *mut RawUrb, next: *mut RawUrb);
+    pub(crate) fn vusbkey_urb_leaked(urb: *mut RawUrb);
 
     pub(crate) fn vusbkey_sg_next(sg: *mut Scatterlist) -> *mut Scatterlist;
     pub(crate) fn vusbkey_sg_virt(sg: *mut Scatterlist) -> *mut c_void;

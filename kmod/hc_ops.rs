@@ -5,7 +5,7 @@
 
 use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
 use crate::hcd::VHcd;
-use crate::usb::{errno, EndpointId, Urb, UrbRef};
+use crate::usb::{errno, EndpointId, SubmittedUrb, UrbRef};
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
@@ -51,9 +51,9 @@ extern "C" fn vusbkey_rs_get_frame_number(_hcd: *mut RawHcd) -> c_int {
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_urb_enqueue(hcd: *mut RawHcd, urb: *mut RawUrb, _mem_flags: u32) -> c_int {
-    // SAFETY: usbcore just submitted `urb` to this HCD; this is the only handle made for it
-    // (if `enqueue` fails, the URB goes back to the submitter, unlinked, and the handle dies).
-    let Some(urb) = (unsafe { Urb::from_raw(urb) }) else {
+    // SAFETY: usbcore just submitted `urb` to this HCD (hcd.c `usb_hcd_submit_urb`); this is
+    // the only handle made for it.
+    let Some(urb) = (unsafe { SubmittedUrb::from_raw(urb) }) else {
         return EINVAL.to_errno();
     };
     with(hcd, errno::eshutdown().to_errno(), |v| to_c(v.enqueue(urb)))

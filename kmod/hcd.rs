@@ -19,7 +19,7 @@ use crate::image::ImageDisk;
 use crate::irqlock::IrqSpinLock;
 use crate::roothub::RootPort;
 use crate::transfer::{self, Outcome};
-use crate::usb::{errno, EndpointId, Hcd, Urb, UrbQueue, UrbRef};
+use crate::usb::{errno, EndpointId, Hcd, SubmittedUrb, Urb, UrbQueue, UrbRef};
 use crate::wq;
 use core::mem::take;
 use kernel::prelude::*;
@@ -31,6 +31,11 @@ use kernel::{c_str, new_mutex, new_work, static_lock_class};
 pub(crate) type KeyDevice = Device<'static, ImageDisk>;
 
 /// State guarded by [`VHcd::state`].
+///
+/// # Invariants
+///
+/// `naked` holds bulk-IN URBs only, in submission order, all older than any bulk-IN URB
+/// in `queue`.
 struct State {
     /// The root hub's port.
     port: RootPort,
@@ -48,7 +53,33 @@ struct State {
     rh_suspended: bool,
 }
 
+impl State {
+    /// Takes out of `naked` the URBs to give back without running them: the unlinked ones,
+    /// or all if the port is not `active`. Reading `urb->unlinked` needs this lock, held
+    /// by `&mut self`.
+    fn sweep(&mut self, active: bool) -> UrbQueue {
+        let mut gone = UrbQueue::new();
+        let mut kept = UrbQueue::new();
+        while let Some(urb) = self.naked.pop() {
+            if active && urb.unlinked() == 0 {
+                kept.push(urb);
+            } else {
+                gone.push(urb);
+            }
+        }
+        // INVARIANT: `kept` is `naked` less some URBs, in the same order.
+        self.naked = kept;
+        gone
+    }
+}
+
 /// One vusbkey host controller.
+///
+/// # Invariants
+///
+/// Every URB in `state.queue` and `state.naked` is linked to `hcd`'s endpoints
+/// (`usb_hcd_link_urb_to_ep`) and not given back; every URB linked by `enqueue` is in one
+/// of them, or held by the worker, until it is given back.
 #[pin_data]
 pub(crate) struct VHcd {
     hcd: Hcd,
@@ -108,22 +139,21 @@ impl VHcd {
         Ok(())
     }
 
-    /// `stop`: after usbcore disconnected every device, so no URB is left. Defensive all
-    /// the same: anything still queued is given back with `-ESHUTDOWN`.
+    /// `stop`: `usb_remove_hcd` calls it after `usb_disconnect`, when every device driver
+    /// has had its URBs given back, so none is left; and it is too late to give one back
+    /// then, the driver it would complete into may be gone (hcd.c `usb_remove_hcd`). An URB
+    /// still queued is a bug: dropping it `WARN`s and leaks it (see [`Urb`]).
     pub(crate) fn stop(&self) {
-        let (mut naked, mut queued) = {
+        let leftovers = {
             let mut st = self.state.lock();
             st.running = false;
             (take(&mut st.naked), take(&mut st.queue))
         };
-        while let Some(urb) = naked.pop().or_else(|| queued.pop()) {
-            pr_warn!("URB still queued at stop\n");
-            self.complete(urb, errno::eshutdown().to_errno());
-        }
+        drop(leftovers);
     }
 
     /// `urb_enqueue`: accept the URB and let the worker run it.
-    pub(crate) fn enqueue(self: ArcBorrow<'_, Self>, urb: Urb) -> Result {
+    pub(crate) fn enqueue(self: ArcBorrow<'_, Self>, urb: SubmittedUrb) -> Result {
         {
             let mut st = self.state.lock();
             if !st.running {
@@ -136,8 +166,8 @@ impl VHcd {
             if !st.port.active() {
                 return Err(ENODEV);
             }
-            self.hcd.link(&urb)?;
-            st.queue.push(urb);
+            // INVARIANT: the URB goes into the queue as soon as it is linked.
+            st.queue.push(self.hcd.link(urb)?);
         }
         self.kick();
         Ok(())
@@ -177,21 +207,28 @@ impl VHcd {
         // transfer can give the device something to send.
         let mut retry = false;
         loop {
-            let (reset, active, swept) = {
+            let (reset, active, mut gone) = {
                 let mut st = self.state.lock();
                 let active = st.port.active();
-                let sweep = take(&mut st.unlink_requested) || !active;
-                let swept = if sweep { take(&mut st.naked) } else { UrbQueue::new() };
-                (take(&mut st.reset_pending), active, swept)
+                let gone = if take(&mut st.unlink_requested) || !active {
+                    st.sweep(active)
+                } else {
+                    UrbQueue::new()
+                };
+                (take(&mut st.reset_pending), active, gone)
             };
             if reset {
                 device.bus_reset();
             }
-            self.sweep(swept, active);
-            let (mut urb, from_naked) = {
+            while let Some(urb) = gone.pop() {
+                // Unlinked, or the port went inactive: nothing will answer it. For an
+                // unlinked URB usbcore reports `urb->unlinked` instead (hcd.c).
+                self.complete(urb, ENODEV.to_errno());
+            }
+            let (mut urb, from_naked, unlinked) = {
                 let mut st = self.state.lock();
                 let urb = if retry { st.naked.pop() } else { None };
-                match urb {
+                let (urb, from_naked) = match urb {
                     Some(urb) => (urb, true),
                     None => match st.queue.pop() {
                         None => break,
@@ -208,9 +245,12 @@ impl VHcd {
                         }
                         Some(urb) => (urb, false),
                     },
-                }
+                };
+                // Read under the lock `dequeue` writes it under; once set it stays set
+                // (`usb_hcd_check_unlink_urb` refuses a second unlink).
+                let unlinked = urb.unlinked();
+                (urb, from_naked, unlinked)
             };
-            let unlinked = urb.unlinked();
             let status = if unlinked != 0 {
                 // Dequeued before it ran; `usb_hcd_giveback_urb` reports `unlinked`.
                 unlinked
@@ -234,28 +274,6 @@ impl VHcd {
             };
             self.complete(urb, status);
             retry = true;
-        }
-    }
-
-    /// Gives back the unlinked URBs of `naked` (all of them if the port is not `active`)
-    /// and puts the others back, in order.
-    fn sweep(&self, mut naked: UrbQueue, active: bool) {
-        let mut kept = UrbQueue::new();
-        while let Some(urb) = naked.pop() {
-            match urb.unlinked() {
-                0 if active => kept.push(urb),
-                0 => self.complete(urb, ENODEV.to_errno()),
-                unlinked => self.complete(urb, unlinked),
-            }
-        }
-        if !kept.is_empty() {
-            // Only the worker adds to `naked`, so it is normally still empty; keep the
-            // order whatever it holds.
-            let mut st = self.state.lock();
-            while let Some(urb) = st.naked.pop() {
-                kept.push(urb);
-            }
-            st.naked = kept;
         }
     }
 

@@ -10,6 +10,7 @@ use crate::hcd::VHcd;
 use crate::image::{self, ImageDisk};
 use crate::usb::{errno_result, Hcd};
 use crate::{params, wq};
+use kernel::bindings;
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
@@ -35,44 +36,24 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
         pr_err!("invalid identity: {}\n", e);
         EINVAL
     })?;
-    // SAFETY: the driver core passes a live platform device, bound to us during probe.
-    let raw = unsafe { ffi::vusbkey_hcd_create(pdev, SG_TABLESIZE) };
-    // SAFETY: `raw` is NULL or a new HCD; it lives until `vusbkey_hcd_put` below or in remove,
-    // and every `Hcd` copy lives in the `VHcd`, which is dropped before that.
-    let hcd = unsafe { Hcd::from_raw(raw) }.ok_or(ENOMEM)?;
-    let vhcd = match Arc::pin_init(VHcd::new(hcd, device), GFP_KERNEL) {
-        Ok(v) => v,
-        Err(e) => {
-            // SAFETY: nothing else references the new HCD.
-            unsafe { ffi::vusbkey_hcd_put(raw) };
-            return Err(e);
-        }
-    };
+    // SAFETY: the driver core passes a live platform device, being probed by this driver.
+    // On failure below, dropping `hcd` frees the HCD; the driver core clears the drvdata of a
+    // device whose probe failed (dd.c `really_probe`, `device_unbind_cleanup`).
+    let hcd = unsafe { Hcd::create(pdev, SG_TABLESIZE) }.ok_or(ENOMEM)?;
+    let vhcd = Arc::pin_init(VHcd::new(hcd.clone(), device), GFP_KERNEL)?;
     let vhcd_ptr = Arc::into_raw(vhcd);
-    // SAFETY: `raw` is our HCD, not yet added: nothing reads `hcd_priv` concurrently. The
-    // stored `Arc` is taken back in `release`.
-    unsafe { ffi::vusbkey_hcd_set_priv(raw, vhcd_ptr.cast_mut().cast()) };
-    // SAFETY: `raw` is a created HCD with its private pointer set; adding it registers the
+    // SAFETY: `hcd` is not yet added: nothing reads `hcd_priv` concurrently. The stored
+    // `Arc` is taken back in `release`.
+    unsafe { ffi::vusbkey_hcd_set_priv(hcd.as_ptr(), vhcd_ptr.cast_mut().cast()) };
+    // SAFETY: `hcd` is a created HCD with its private pointer set; adding it registers the
     // root hub, which calls back into `hc_ops.rs`.
-    if let Err(e) = errno_result(unsafe { ffi::vusbkey_hcd_add(raw) }) {
+    if let Err(e) = errno_result(unsafe { ffi::vusbkey_hcd_add(hcd.as_ptr()) }) {
         // SAFETY: the add failed, so usbcore no longer calls back.
-        unsafe { release(raw) };
+        unsafe { release(hcd) };
         return Err(e);
     }
-    // `usb_add_hcd` succeeds even when the root hub did not come up: its configuration or
-    // the hub driver's probe failed, or the hub driver's port-power request did (an
-    // allocation failure; `hub_activate` goes on). Only the hub driver powers the port,
-    // so an unpowered port after the add covers all three: no device would ever appear,
-    // and the load fails instead.
-    // SAFETY: `vhcd_ptr` is the `Arc` stored in `hcd_priv`, alive until `release`.
-    if !unsafe { ArcBorrow::from_raw(vhcd_ptr) }.port_powered() {
-        pr_err!("the hub driver did not power the root hub's port\n");
-        // SAFETY: `raw` was added above; removing it ends usbcore's calls back.
-        unsafe { ffi::vusbkey_hcd_remove(raw) };
-        // SAFETY: `usb_remove_hcd` returned.
-        unsafe { release(raw) };
-        return Err(EIO);
-    }
+    // The drvdata keeps this reference, until `vusbkey_rs_remove` takes it back.
+    let _ = hcd.into_raw();
     // The device starts plugged in: it shows up once the hub driver powers the port.
     pr_info!(
         "host controller ready, disk {} bytes, sha256 {}\n",
@@ -82,64 +63,120 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
     Ok(())
 }
 
-/// Drops the [`VHcd`] and puts the HCD.
+/// Drops the [`VHcd`] and the probe's reference to the HCD.
 ///
 /// # Safety
 ///
-/// `raw` is our HCD with its private pointer set by `probe`, and usbcore no longer calls back
-/// (the add failed, or `usb_remove_hcd` returned).
-unsafe fn release(raw: *mut RawHcd) {
+/// `hcd` has its private pointer set by `probe`, and usbcore no longer calls back (the add
+/// failed, or `usb_remove_hcd` returned).
+unsafe fn release(hcd: Hcd) {
     // Our workqueue may still hold the worker, with an `Arc` of its own: let it finish
-    // before the HCD goes (its URBs are all given back by now).
+    // before the controller goes (its URBs are all given back by now).
     wq::flush();
-    // SAFETY: per the function's contract, `raw` is valid and nobody else reads `hcd_priv`.
-    let p = unsafe { ffi::vusbkey_hcd_priv(raw) }.cast::<VHcd>().cast_const();
+    // SAFETY: per the function's contract, nobody else reads `hcd_priv`.
+    let p = unsafe { ffi::vusbkey_hcd_priv(hcd.as_ptr()) }.cast::<VHcd>().cast_const();
     // SAFETY: as above.
-    unsafe { ffi::vusbkey_hcd_set_priv(raw, core::ptr::null_mut()) };
+    unsafe { ffi::vusbkey_hcd_set_priv(hcd.as_ptr(), core::ptr::null_mut()) };
     if !p.is_null() {
         // SAFETY: `p` came from `Arc::into_raw` in `probe` and is taken back once (cleared).
         drop(unsafe { Arc::from_raw(p) });
     }
-    // SAFETY: the last use of the HCD by this module; usbcore frees it once unreferenced.
-    unsafe { ffi::vusbkey_hcd_put(raw) };
+    // Dropping `hcd` puts the last reference this module holds; usbcore frees the HCD once
+    // unreferenced.
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_remove(pdev: *mut PlatformDevice) {
-    // SAFETY: the driver core passes our bound platform device.
-    let raw = unsafe { ffi::vusbkey_pdev_hcd(pdev) };
-    if raw.is_null() {
+    // SAFETY: the driver core passes our bound platform device, whose drvdata holds the
+    // reference `probe` gave up with `Hcd::into_raw`; taken back here, once.
+    let Some(hcd) = (unsafe { Hcd::from_raw(ffi::vusbkey_pdev_hcd(pdev)) }) else {
         return;
-    }
-    // SAFETY: `raw` is the HCD probe added; this disconnects the device (usb-storage and
+    };
+    // SAFETY: `hcd` is the HCD probe added; this disconnects the device (usb-storage and
     // usbfs users let go of it, their URBs are given back) and stops the controller.
-    unsafe { ffi::vusbkey_hcd_remove(raw) };
+    unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
     // SAFETY: `usb_remove_hcd` returned: usbcore no longer calls back.
-    unsafe { release(raw) };
+    unsafe { release(hcd) };
     pr_info!("host controller removed\n");
 }
 
-/// Calls `f` with the controller of the platform device `dev` (a sysfs callback's).
-fn with_dev<R>(dev: *mut ffi::Device, f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R) -> Result<R> {
-    // SAFETY: sysfs attributes exist only while the driver is bound (they are driver
-    // `dev_groups`, removed before remove runs, which waits for running callbacks), so the
-    // drvdata is our HCD, with its private pointer set.
-    let raw = unsafe { ffi::vusbkey_dev_hcd(dev) };
+/// Registers the platform driver and its device, and checks that the root hub came up.
+pub(crate) fn register() -> Result {
+    // SAFETY: registers shim.c's driver and device; their callbacks are in this module,
+    // which `unregister`s them before it goes. The probe runs within the call
+    // (`PROBE_FORCE_SYNCHRONOUS`), and a failed probe fails it.
+    errno_result(unsafe { ffi::vusbkey_platform_register() })?;
+    // `usb_add_hcd` succeeds even when the root hub does not come up: its configuration or
+    // the hub driver's probe failed, or the hub driver's port-power request did (an
+    // allocation failure; `hub_activate` goes on). Only the hub driver powers the port,
+    // so an unpowered port covers all three: no device would ever appear, and the load
+    // fails instead. The hub driver may probe the root hub asynchronously
+    // (`driver_async_probe=`): wait for every probe in flight first (dd.c
+    // `wait_for_device_probe`). Not from our own probe: that waits for all probes to end,
+    // ours included.
+    // SAFETY: no preconditions; module init may sleep.
+    unsafe { bindings::wait_for_device_probe() };
+    // SAFETY: the device is bound (registration succeeded) and stays so until `unregister`
+    // (no sysfs unbind: `suppress_bind_attrs`), so its drvdata is our HCD.
+    let powered = unsafe { with_hcd(ffi::vusbkey_platform_hcd(), |v| v.port_powered()) };
+    match powered {
+        Ok(true) => Ok(()),
+        _ => {
+            pr_err!("the hub driver did not power the root hub's port\n");
+            unregister();
+            Err(EIO)
+        }
+    }
+}
+
+/// Unregisters the device (which removes the HCD synchronously) and the driver.
+pub(crate) fn unregister() {
+    // SAFETY: registered by `register`; called once, at module exit or when `register`
+    // fails after registering.
+    unsafe { ffi::vusbkey_platform_unregister() }
+}
+
+/// Calls `f` with the controller of the HCD `raw`.
+///
+/// # Safety
+///
+/// `raw` is NULL or the drvdata of our platform device, bound for the whole call.
+unsafe fn with_hcd<R>(
+    raw: *mut RawHcd,
+    f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R,
+) -> Result<R> {
     if raw.is_null() {
         return Err(ENODEV);
     }
-    // SAFETY: as above.
+    // SAFETY: `raw` is the HCD of our bound device (function's contract), with its private
+    // pointer set by probe before the device was bound.
     let p = unsafe { ffi::vusbkey_hcd_priv(raw) }.cast::<VHcd>().cast_const();
     if p.is_null() {
         return Err(ENODEV);
     }
-    // SAFETY: the `Arc` in `hcd_priv` is only released in remove, after this callback ended.
+    // SAFETY: the `Arc` in `hcd_priv` is only released in remove, after the callers end.
     Ok(f(unsafe { ArcBorrow::from_raw(p) }))
+}
+
+/// Calls `f` with the controller of the platform device `dev` (a sysfs callback's).
+///
+/// # Safety
+///
+/// `dev` is our platform device, passed to one of its sysfs callbacks, which runs the call.
+unsafe fn with_dev<R>(
+    dev: *mut ffi::Device,
+    f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R,
+) -> Result<R> {
+    // SAFETY: sysfs attributes exist only while the driver is bound (they are driver
+    // `dev_groups`, removed before remove runs, which waits for running callbacks), so the
+    // drvdata is our HCD, bound during the call.
+    unsafe { with_hcd(ffi::vusbkey_dev_hcd(dev), f) }
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_connected_show(dev: *mut ffi::Device) -> c_int {
-    match with_dev(dev, |v| v.connected()) {
+    // SAFETY: sysfs passes our device to its `connected` callback.
+    match unsafe { with_dev(dev, |v| v.connected()) } {
         Ok(c) => c_int::from(c),
         Err(e) => e.to_errno(),
     }
@@ -147,7 +184,8 @@ extern "C" fn vusbkey_rs_connected_show(dev: *mut ffi::Device) -> c_int {
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_connected_store(dev: *mut ffi::Device, connected: bool) -> c_int {
-    match with_dev(dev, |v| v.set_connected(connected)) {
+    // SAFETY: sysfs passes our device to its `connected` callback.
+    match unsafe { with_dev(dev, |v| v.set_connected(connected)) } {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }

@@ -87,16 +87,15 @@ struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesiz
 	return hcd;
 }
 
-int vusbkey_hcd_add(struct usb_hcd *hcd)
-{
-	int ret = usb_add_hcd(hcd, 0, 0);
-
-	if (!ret)
-		device_wakeup_enable(hcd->self.controller);
-	return ret;
-}
-
+/*
+ * No device_wakeup_enable() on the controller: a virtual controller cannot wake the system
+ * from sleep, and the platform device is not wakeup-capable, so the call would only fail
+ * (drivers/base/power/wakeup.c). The root hub's own remote wakeup, which runtime PM uses,
+ * is usbcore's (register_root_hub sets it capable).
+ */
+int vusbkey_hcd_add(struct usb_hcd *hcd) { return usb_add_hcd(hcd, 0, 0); }
 void vusbkey_hcd_remove(struct usb_hcd *hcd) { usb_remove_hcd(hcd); }
+void vusbkey_hcd_get(struct usb_hcd *hcd) { usb_get_hcd(hcd); }
 void vusbkey_hcd_put(struct usb_hcd *hcd) { usb_put_hcd(hcd); }
 void *vusbkey_hcd_priv(struct usb_hcd *hcd) { return *(void **)hcd->hcd_priv; }
 void vusbkey_hcd_set_priv(struct usb_hcd *hcd, void *priv) { *(void **)hcd->hcd_priv = priv; }
@@ -143,6 +142,11 @@ void vusbkey_urb_set_actual_length(struct urb *urb, u32 len) { urb->actual_lengt
 struct usb_host_endpoint *vusbkey_urb_ep(struct urb *urb) { return urb->ep; }
 struct urb *vusbkey_urb_next(struct urb *urb) { return urb->hcpriv; }
 void vusbkey_urb_set_next(struct urb *urb, struct urb *next) { urb->hcpriv = next; }
+
+void vusbkey_urb_leaked(struct urb *urb)
+{
+	WARN(1, DRIVER_NAME ": URB %p dropped without giveback: its submitter waits forever\n", urb);
+}
 
 /* ---- scatterlists, locks, workqueue ---- */
 
@@ -228,6 +232,12 @@ static struct platform_driver vusbkey_driver = {
 		.dev_groups = vusbkey_groups,
 		/* Only this module creates the device; no binding through sysfs. */
 		.suppress_bind_attrs = true,
+		/*
+		 * Probe within platform_device_register(), even with driver_async_probe=*:
+		 * vusbkey_platform_register() reports a failed probe, and the module's init
+		 * then checks the root hub.
+		 */
+		.probe_type = PROBE_FORCE_SYNCHRONOUS,
 	},
 };
 
@@ -252,6 +262,8 @@ int vusbkey_platform_register(void)
 	}
 	return 0;
 }
+
+struct usb_hcd *vusbkey_platform_hcd(void) { return platform_get_drvdata(vusbkey_pdev); }
 
 void vusbkey_platform_unregister(void)
 {

@@ -48,14 +48,17 @@ struct vusbkey_urb_info {
 /* Module parameters. */
 void vusbkey_get_params(struct vusbkey_params *out);
 
-/* Platform driver and device: register both / unregister both. */
+/* Platform driver and device: register both (probed synchronously) / unregister both. */
 int vusbkey_platform_register(void);
 void vusbkey_platform_unregister(void);
+/* The registered device's HCD (its drvdata). */
+struct usb_hcd *vusbkey_platform_hcd(void);
 
-/* The HCD: create (not yet added; also the platform drvdata), add, remove, put. */
+/* The HCD: create (not yet added; also the platform drvdata), add, remove; references. */
 struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize);
 int vusbkey_hcd_add(struct usb_hcd *hcd);
 void vusbkey_hcd_remove(struct usb_hcd *hcd);
+void vusbkey_hcd_get(struct usb_hcd *hcd);
 void vusbkey_hcd_put(struct usb_hcd *hcd);
 void *vusbkey_hcd_priv(struct usb_hcd *hcd);
 void vusbkey_hcd_set_priv(struct usb_hcd *hcd, void *priv);
@@ -79,6 +82,8 @@ struct usb_host_endpoint *vusbkey_urb_ep(struct urb *urb);
 /* urb->hcpriv: the HCD's own link to the next queued URB. */
 struct urb *vusbkey_urb_next(struct urb *urb);
 void vusbkey_urb_set_next(struct urb *urb, struct urb *next);
+/* WARN: an URB owned by the HCD was dropped without being given back. */
+void vusbkey_urb_leaked(struct urb *urb);
 
 /* Scatterlists. */
 struct scatterlist *vusbkey_sg_next(struct scatterlist *sg);

@@ -6,7 +6,8 @@
 //! sets for them (Documentation/driver-api/usb/URB.rst, `drivers/usb/core/hcd.c`) are the
 //! invariants of these types.
 
-use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
+use crate::ffi::{self, HostEndpoint, PlatformDevice, RawHcd, RawUrb};
+use core::mem::{ManuallyDrop, MaybeUninit};
 use core::ptr::{self, NonNull};
 use kernel::prelude::*;
 
@@ -66,89 +67,142 @@ pub(crate) fn errno_result(ret: kernel::ffi::c_int) -> Result {
     }
 }
 
-/// This driver's `struct usb_hcd`.
+/// A counted reference to this driver's `struct usb_hcd`.
 ///
-/// Invariant: the pointer came from `vusbkey_hcd_create` and the HCD is not yet released
-/// with `usb_put_hcd` (platform.rs drops every [`Hcd`] user before that).
-#[derive(Clone, Copy)]
+/// `usb_create_hcd` returns the HCD with one reference, which [`Hcd::create`] wraps; every
+/// clone takes another (`usb_get_hcd`) and every drop puts one (`usb_put_hcd`, hcd.c: the
+/// last put frees the HCD). So a handle can never outlive the HCD it points to.
+///
+/// Dropping may free the HCD, which sleeps (`hcd_release` takes `usb_port_peer_mutex`):
+/// handles are dropped in process context only (probe, remove, the worker).
+///
+/// # Invariants
+///
+/// `self.0` points to an HCD made by `vusbkey_hcd_create`, and this value owns one of its
+/// references.
 pub(crate) struct Hcd(NonNull<RawHcd>);
 
-// SAFETY: usbcore's HCD functions called through `Hcd` may be called from any thread.
+// SAFETY: usbcore's HCD functions called through `Hcd` may be called from any thread, and
+// the reference it owns may be put from any thread (in process context, see above).
 unsafe impl Send for Hcd {}
 // SAFETY: as above; `Hcd` has no interior state of its own.
 unsafe impl Sync for Hcd {}
 
+impl Clone for Hcd {
+    fn clone(&self) -> Self {
+        // SAFETY: the HCD is valid (type invariant); `usb_get_hcd` takes a reference.
+        unsafe { ffi::vusbkey_hcd_get(self.as_ptr()) };
+        // INVARIANT: the new value owns the reference just taken.
+        Self(self.0)
+    }
+}
+
+impl Drop for Hcd {
+    fn drop(&mut self) {
+        // SAFETY: this value owns one reference (type invariant), put once, here.
+        unsafe { ffi::vusbkey_hcd_put(self.as_ptr()) };
+    }
+}
+
 impl Hcd {
-    /// Wraps a raw HCD pointer.
+    /// `usb_create_hcd` for the platform device `pdev`, also made its drvdata (not yet added).
     ///
     /// # Safety
     ///
-    /// `ptr` is NULL or an HCD from `vusbkey_hcd_create` that stays valid while the returned
-    /// value or a copy of it is used.
+    /// `pdev` is a live platform device being probed by this driver.
+    pub(crate) unsafe fn create(pdev: *mut PlatformDevice, sg_tablesize: u32) -> Option<Self> {
+        // SAFETY: per the function's contract.
+        let raw = unsafe { ffi::vusbkey_hcd_create(pdev, sg_tablesize) };
+        // INVARIANT: a new HCD comes with one reference, now ours.
+        NonNull::new(raw).map(Self)
+    }
+
+    /// Gives up the handle without putting its reference, which the pointer now carries
+    /// (to be taken back with [`Hcd::from_raw`]).
+    pub(crate) fn into_raw(self) -> *mut RawHcd {
+        ManuallyDrop::new(self).as_ptr()
+    }
+
+    /// Takes back a reference given up with [`Hcd::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or came from [`Hcd::into_raw`], and its reference is taken back once.
     pub(crate) unsafe fn from_raw(ptr: *mut RawHcd) -> Option<Self> {
+        // INVARIANT: per the function's contract, the reference is ours again.
         NonNull::new(ptr).map(Self)
     }
 
     /// The raw pointer, for the few calls platform.rs makes.
-    pub(crate) fn as_ptr(self) -> *mut RawHcd {
+    pub(crate) fn as_ptr(&self) -> *mut RawHcd {
         self.0.as_ptr()
     }
 
     /// `usb_hcd_link_urb_to_ep`: accepts `urb` on its endpoint's queue (fails if the
-    /// endpoint is being disabled or the HCD is dying).
-    pub(crate) fn link(self, urb: &Urb) -> Result {
+    /// endpoint is being disabled or the HCD is dying); on success the URB is ours until
+    /// given back.
+    pub(crate) fn link(&self, urb: SubmittedUrb) -> Result<Urb> {
         // SAFETY: the HCD is valid (type invariant); the URB was just submitted to it.
-        errno_result(unsafe { ffi::vusbkey_urb_link(self.as_ptr(), urb.0.as_ptr()) })
+        errno_result(unsafe { ffi::vusbkey_urb_link(self.as_ptr(), urb.0.as_ptr()) })?;
+        // INVARIANT: linked just now; `urb` was the only handle and is consumed.
+        Ok(Urb(urb.0))
     }
 
     /// `usb_hcd_check_unlink_urb`: validates an unlink request and records `status` in
     /// `urb->unlinked`; the caller then gives the URB back when it gets to it.
-    pub(crate) fn check_unlink(self, urb: UrbRef<'_>, status: i32) -> Result {
+    pub(crate) fn check_unlink(&self, urb: UrbRef<'_>, status: i32) -> Result {
         // SAFETY: the HCD is valid (type invariant); `UrbRef` guarantees the URB pointer is.
         errno_result(unsafe { ffi::vusbkey_urb_check_unlink(self.as_ptr(), urb.0.as_ptr(), status) })
     }
 
     /// `usb_hcd_unlink_urb_from_ep`: takes `urb` off its endpoint before giveback.
-    pub(crate) fn unlink_from_ep(self, urb: &Urb) {
+    pub(crate) fn unlink_from_ep(&self, urb: &Urb) {
         // SAFETY: the HCD is valid (type invariant); `urb` is linked to it (`Urb` invariant).
         unsafe { ffi::vusbkey_urb_unlink(self.as_ptr(), urb.0.as_ptr()) }
     }
 
     /// `usb_hcd_giveback_urb`: hands `urb` back to its submitter; consumes the handle.
-    /// Must be called without HCD locks held: the completion handler may resubmit.
-    pub(crate) fn giveback(self, urb: Urb, status: i32) {
+    /// Must be called without HCD locks held: the completion handler may resubmit. If the
+    /// URB was unlinked, usbcore reports `urb->unlinked` instead of `status` (hcd.c
+    /// `usb_hcd_giveback_urb`).
+    pub(crate) fn giveback(&self, urb: Urb, status: i32) {
+        let urb = ManuallyDrop::new(urb);
         // SAFETY: the HCD is valid; `urb` is ours and was unlinked from its endpoint by the
         // caller (`unlink_from_ep`); the handle is consumed, so it is not used afterwards.
         unsafe { ffi::vusbkey_urb_giveback(self.as_ptr(), urb.0.as_ptr(), status) }
     }
 
     /// Sets `hcd->state` to running or suspended.
-    pub(crate) fn set_running(self, running: bool) {
+    pub(crate) fn set_running(&self, running: bool) {
         // SAFETY: the HCD is valid (type invariant).
         unsafe { ffi::vusbkey_hcd_set_running(self.as_ptr(), running) }
     }
 
     /// `HCD_HW_ACCESSIBLE`: false while the controller is suspended or being removed.
-    pub(crate) fn hw_accessible(self) -> bool {
+    pub(crate) fn hw_accessible(&self) -> bool {
         // SAFETY: the HCD is valid (type invariant).
         unsafe { ffi::vusbkey_hcd_hw_accessible(self.as_ptr()) }
     }
 
     /// `usb_hcd_poll_rh_status`: lets the hub driver see new port change bits. Takes
     /// usbcore's root-hub lock and calls `hub_status_data`: call without our lock held.
-    pub(crate) fn poll_rh_status(self) {
+    pub(crate) fn poll_rh_status(&self) {
         // SAFETY: the HCD is valid (type invariant).
         unsafe { ffi::vusbkey_hcd_poll_rh_status(self.as_ptr()) }
     }
 
     /// `usb_hcd_resume_root_hub`: asks usbcore to resume a suspended root hub (any context).
-    pub(crate) fn resume_root_hub(self) {
+    pub(crate) fn resume_root_hub(&self) {
         // SAFETY: the HCD is valid (type invariant).
         unsafe { ffi::vusbkey_hcd_resume_root_hub(self.as_ptr()) }
     }
 }
 
 /// An URB usbcore passed to a callback, borrowed for that call (e.g. `urb_dequeue`).
+///
+/// # Invariants
+///
+/// `self.0` points to an URB that usbcore keeps alive for `'a`.
 #[derive(Clone, Copy)]
 pub(crate) struct UrbRef<'a>(NonNull<RawUrb>, core::marker::PhantomData<&'a RawUrb>);
 
@@ -159,6 +213,7 @@ impl UrbRef<'_> {
     ///
     /// `ptr` is NULL or an URB that usbcore keeps alive for the lifetime chosen by the caller.
     pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
+        // INVARIANT: per the function's contract.
         NonNull::new(ptr).map(|p| Self(p, core::marker::PhantomData))
     }
 }
@@ -206,25 +261,58 @@ pub(crate) struct UrbParams {
 
 /// `URB_SHORT_NOT_OK` (include/linux/usb.h).
 const URB_SHORT_NOT_OK: u32 = 0x0001;
+/// `URB_DIR_IN`, set by `usb_submit_urb` from the pipe, or for control URBs from the SETUP
+/// packet (include/linux/usb.h `usb_urb_dir_in`).
+const URB_DIR_IN: u32 = 0x0200;
 
-/// An URB owned by this HCD: from `usb_hcd_link_urb_to_ep` in `urb_enqueue` until
-/// [`Hcd::giveback`] consumes the handle. There is exactly one handle per URB.
+/// An URB passed to `urb_enqueue`, not yet accepted: [`Hcd::link`] turns it into an
+/// [`Urb`]. Dropping it refuses the URB, which is then usbcore's again (`urb_enqueue`
+/// returns the error and `usb_hcd_submit_urb` hands it back to the submitter).
+///
+/// # Invariants
+///
+/// `self.0` points to an URB just submitted to this HCD, and this is its only handle.
+pub(crate) struct SubmittedUrb(NonNull<RawUrb>);
+
+impl SubmittedUrb {
+    /// Wraps the URB `urb_enqueue` received.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is NULL or an URB just submitted to this HCD, and no other handle for it exists.
+    pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
+        // INVARIANT: per the function's contract.
+        NonNull::new(ptr).map(Self)
+    }
+}
+
+/// An URB owned by this HCD: from `usb_hcd_link_urb_to_ep` in `urb_enqueue` ([`Hcd::link`])
+/// until [`Hcd::giveback`] consumes the handle.
+///
+/// An URB that is never given back hangs its submitter (`usb_kill_urb` waits for the
+/// giveback forever), so dropping an [`Urb`] is a bug, reported by a kernel `WARN` with the
+/// stack of the drop. `Drop` cannot give the URB back instead: it may run with the state
+/// lock held, and the completion handler may resubmit, which takes that lock.
+///
+/// # Invariants
+///
+/// `self.0` points to an URB linked to this HCD's endpoint queue and not given back, and
+/// this is its only handle.
+#[must_use = "an URB must be given back (Hcd::giveback), or its submitter waits forever"]
 pub(crate) struct Urb(NonNull<RawUrb>);
 
 // SAFETY: an URB may be completed by any thread; the handle is unique, so moving it moves
 // the ownership usbcore granted.
 unsafe impl Send for Urb {}
 
-impl Urb {
-    /// Takes ownership of an URB passed to `urb_enqueue`.
-    ///
-    /// # Safety
-    ///
-    /// `ptr` is NULL or an URB just submitted to this HCD, not given back yet, and no other
-    /// [`Urb`] for it exists.
-    pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
-        NonNull::new(ptr).map(Self)
+impl Drop for Urb {
+    fn drop(&mut self) {
+        // SAFETY: the URB is valid (type invariant); the shim only prints its address.
+        unsafe { ffi::vusbkey_urb_leaked(self.0.as_ptr()) }
     }
+}
+
+impl Urb {
 
     fn raw_info(&self) -> ffi::UrbInfo {
         let mut info = ffi::UrbInfo {
@@ -261,7 +349,9 @@ impl Urb {
     }
 
     /// `urb->unlinked`: non-zero (the unlink status) once `usb_hcd_check_unlink_urb` passed.
-    /// Read it under the HCD lock, which `urb_dequeue` holds when it sets it.
+    ///
+    /// Call it only with the lock held that `urb_dequeue` holds around
+    /// [`Hcd::check_unlink`] (the HCD's state lock): that call writes the field.
     pub(crate) fn unlinked(&self) -> i32 {
         // SAFETY: the URB is valid while we own it (type invariant).
         unsafe { ffi::vusbkey_urb_unlinked(self.0.as_ptr()) }
@@ -292,7 +382,13 @@ impl Urb {
     /// `Ok(None)` if the scatterlist entries overlap (possible with, e.g., `readv` on
     /// `O_DIRECT` with a buffer given twice): mutable slices must not alias, so the caller
     /// then goes through a bounce buffer and [`Urb::scatter`].
+    ///
+    /// The buffer of an OUT URB holds the submitter's data (URB.rst). That of an IN URB may
+    /// be uninitialised (a fresh `kmalloc`, page-cache pages about to be read into), which
+    /// `&mut [u8]` must not cover: it is [`frozen`](freeze) first, at no cost, rather than
+    /// zeroed, which would write every byte of every read a second time.
     pub(crate) fn buffers(&mut self) -> Result<Option<KVec<&mut [u8]>>> {
+        let is_in = self.raw_info().transfer_flags & URB_DIR_IN != 0;
         let spans = self.spans()?;
         let mut sorted = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
         sorted.extend_from_slice(&spans, GFP_KERNEL)?;
@@ -308,7 +404,16 @@ impl Urb {
             // The URB's buffer is the HCD's alone from enqueue to giveback (URB.rst), in the
             // direct map (no highmem: the `compile_error!` above); the spans do not overlap.
             // SAFETY: as said; the slices borrow `self` mutably, so they end before giveback.
-            out.push(unsafe { core::slice::from_raw_parts_mut(start, len) }, GFP_KERNEL)?;
+            // `MaybeUninit<u8>` has the layout of `u8` and needs no initialisation.
+            let buf =
+                unsafe { core::slice::from_raw_parts_mut(start.cast::<MaybeUninit<u8>>(), len) };
+            let buf = if is_in {
+                freeze(buf)
+            } else {
+                // SAFETY: an OUT URB's buffer holds the data to send: initialised.
+                unsafe { &mut *(ptr::from_mut(buf) as *mut [u8]) }
+            };
+            out.push(buf, GFP_KERNEL)?;
         }
         Ok(Some(out))
     }
@@ -378,8 +483,35 @@ impl Urb {
     }
 }
 
+/// Makes a possibly uninitialised buffer a byte slice, without touching it.
+///
+/// For the Rust abstract machine the empty `asm!` block, which receives the buffer's
+/// address and may access memory, overwrites the buffer with arbitrary initialised bytes:
+/// what it really leaves is the bytes the memory holds, and any such bytes are a possible
+/// result of that write (the reasoning of rust-lang/unsafe-code-guidelines#527). Callers
+/// may therefore rely on nothing about the previous contents, only on the buffer being
+/// initialised; an IN URB's buffer is only ever written by the device model, and read by
+/// its submitter up to `actual_length`, which the device model wrote.
+fn freeze(buf: &mut [MaybeUninit<u8>]) -> &mut [u8] {
+    let p = buf.as_mut_ptr();
+    // SAFETY: the block executes no instruction; it only makes the compiler assume that the
+    // memory behind `p`, which it may write through the `&mut`, was written.
+    unsafe { core::arch::asm!("/* {0} */", in(reg) p, options(nostack, preserves_flags)) };
+    // SAFETY: the bytes are initialised (above); `MaybeUninit<u8>` has the layout of `u8`;
+    // the slice keeps the `&mut` borrow of `buf`.
+    unsafe { &mut *(ptr::from_mut(buf) as *mut [u8]) }
+}
+
 /// FIFO of owned URBs, linked through `urb->hcpriv` (the HCD's field): no allocation, so
 /// `urb_enqueue` cannot fail for lack of memory whatever context it is called in.
+///
+/// Dropping a non-empty queue drops its URBs, each of which `WARN`s (see [`Urb`]).
+///
+/// # Invariants
+///
+/// `head` is the oldest URB; each queued URB's `hcpriv` points to the next one, the last's
+/// is NULL, and `tail` is the last (NULL when empty). The URBs linked after `head` are owned
+/// through those links: no other handle to them exists.
 pub(crate) struct UrbQueue {
     head: Option<Urb>,
     tail: *mut RawUrb,
@@ -387,6 +519,14 @@ pub(crate) struct UrbQueue {
 
 // SAFETY: the queue only holds `Urb`s, which are `Send`; `tail` aliases the last of them.
 unsafe impl Send for UrbQueue {}
+
+impl Drop for UrbQueue {
+    fn drop(&mut self) {
+        while let Some(urb) = self.pop() {
+            drop(urb);
+        }
+    }
+}
 
 impl Default for UrbQueue {
     fn default() -> Self {
@@ -415,6 +555,7 @@ impl UrbQueue {
             unsafe { ffi::vusbkey_urb_set_next(self.tail, raw) };
             core::mem::forget(urb); // now owned through the list links
         }
+        // INVARIANT: `urb` is linked last, its `hcpriv` NULL.
         self.tail = raw;
     }
 
@@ -431,6 +572,8 @@ impl UrbQueue {
         if next.is_null() {
             self.tail = raw;
         }
+        // INVARIANT: the old head is owned through `urb`'s link; `tail` is unchanged unless
+        // `urb` is the only URB.
         self.head = Some(urb);
     }
 
@@ -439,9 +582,9 @@ impl UrbQueue {
         let head = self.head.take()?;
         // SAFETY: `head` is ours; its `hcpriv` is the next queued URB or NULL (set by `push`).
         let next = unsafe { ffi::vusbkey_urb_next(head.0.as_ptr()) };
-        // SAFETY: `next` is NULL or a queued URB, owned by the queue; it becomes the head,
-        // the only handle to it.
-        self.head = unsafe { Urb::from_raw(next) };
+        // INVARIANT: `next` is NULL or the next queued URB, owned through `head`'s link, which
+        // is gone with `head`: it becomes the head, the only handle to it.
+        self.head = NonNull::new(next).map(Urb);
         if self.head.is_none() {
             self.tail = ptr::null_mut();
         }

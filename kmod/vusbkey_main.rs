@@ -69,9 +69,7 @@ impl kernel::Module for VusbKey {
         // Bad parameters fail the load here, with the reason logged, before anything exists.
         params::identity()?;
         wq::create()?;
-        // SAFETY: registers shim.c's driver and device; their callbacks are in this module,
-        // which `Drop` unregisters before it goes.
-        if let Err(e) = usb::errno_result(unsafe { ffi::vusbkey_platform_register() }) {
+        if let Err(e) = platform::register() {
             wq::destroy();
             return Err(e);
         }
@@ -81,8 +79,7 @@ impl kernel::Module for VusbKey {
 
 impl Drop for VusbKey {
     fn drop(&mut self) {
-        // SAFETY: registered in `init`; removing the device removes the HCD synchronously.
-        unsafe { ffi::vusbkey_platform_unregister() };
+        platform::unregister();
         wq::destroy();
         pr_info!("vusbkey unloaded\n");
     }

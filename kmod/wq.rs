@@ -12,6 +12,8 @@ use kernel::prelude::*;
 use kernel::workqueue::Queue;
 
 /// The workqueue; NULL outside [`create`] .. [`destroy`].
+///
+/// INVARIANT: NULL, or a workqueue from `alloc_workqueue` not yet destroyed.
 static WQ: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(core::ptr::null_mut());
 
 /// Allocates the workqueue (module init, before the HCD exists).
@@ -21,6 +23,7 @@ pub(crate) fn create() -> Result {
     if wq.is_null() {
         return Err(ENOMEM);
     }
+    // INVARIANT: a new workqueue.
     WQ.store(wq, Ordering::Release);
     Ok(())
 }
@@ -45,6 +48,7 @@ pub(crate) fn flush() {
 
 /// Drains and frees the workqueue (module exit, after the HCD is gone).
 pub(crate) fn destroy() {
+    // INVARIANT: NULL from now on.
     let wq = WQ.swap(core::ptr::null_mut(), Ordering::AcqRel);
     if !wq.is_null() {
         // SAFETY: `wq` came from `create` and nobody can queue on it any more.
@@ -57,12 +61,18 @@ pub(crate) fn destroy() {
 /// `GFP_NOIO`.)
 ///
 /// Not `Send`: the scope belongs to the task that opened it.
+///
+/// # Invariants
+///
+/// `self.0` is what `memalloc_noio_save` returned on the task that owns the value, and is
+/// not restored yet.
 pub(crate) struct NoIo(u32, core::marker::PhantomData<*mut ()>);
 
 impl NoIo {
     /// Enters a no-I/O allocation scope until the value is dropped.
     pub(crate) fn enter() -> Self {
         // SAFETY: no preconditions; the scope is closed by `Drop`, on the same task.
+        // INVARIANT: the flags just saved, on this task (`NoIo` is not `Send`).
         Self(unsafe { ffi::vusbkey_noio_save() }, core::marker::PhantomData)
     }
 }
