@@ -20,7 +20,16 @@ fn to_c(r: Result) -> c_int {
 }
 
 /// Calls `f` with the controller of `hcd`, or returns `none` if it has none.
-fn with<R>(hcd: *mut RawHcd, none: R, f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R) -> R {
+///
+/// # Safety
+///
+/// `hcd` is the HCD an `hc_driver` callback of ours received, for the duration of that
+/// callback.
+unsafe fn with<R>(
+    hcd: *mut RawHcd,
+    none: R,
+    f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R,
+) -> R {
     // SAFETY: usbcore calls back with our HCD, valid for the duration of the call.
     let p = unsafe { ffi::vusbkey_hcd_priv(hcd) }.cast::<VHcd>().cast_const();
     if p.is_null() {
@@ -34,12 +43,14 @@ fn with<R>(hcd: *mut RawHcd, none: R, f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_start(hcd: *mut RawHcd) -> c_int {
-    with(hcd, ENODEV.to_errno(), |v| to_c(v.start()))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, ENODEV.to_errno(), |v| to_c(v.start())) }
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_stop(hcd: *mut RawHcd) {
-    with(hcd, (), |v| v.stop())
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, (), |v| v.stop()) }
 }
 
 /// The frame number (USB 2.0 §8.4.3.1: 11 bits, one per millisecond). Nothing here is timed
@@ -56,7 +67,8 @@ extern "C" fn vusbkey_rs_urb_enqueue(hcd: *mut RawHcd, urb: *mut RawUrb, _mem_fl
     let Some(urb) = (unsafe { SubmittedUrb::from_raw(urb) }) else {
         return EINVAL.to_errno();
     };
-    with(hcd, errno::eshutdown().to_errno(), |v| to_c(v.enqueue(urb)))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, errno::eshutdown().to_errno(), |v| to_c(v.enqueue(urb))) }
 }
 
 #[no_mangle]
@@ -65,12 +77,14 @@ extern "C" fn vusbkey_rs_urb_dequeue(hcd: *mut RawHcd, urb: *mut RawUrb, status:
     let Some(urb) = (unsafe { UrbRef::from_raw(urb) }) else {
         return EINVAL.to_errno();
     };
-    with(hcd, errno::eidrm().to_errno(), |v| to_c(v.dequeue(urb, status)))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, errno::eidrm().to_errno(), |v| to_c(v.dequeue(urb, status))) }
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_endpoint_disable(hcd: *mut RawHcd, ep: *mut HostEndpoint) {
-    with(hcd, (), |v| v.endpoint_disable(EndpointId::new(ep)))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, (), |v| v.endpoint_disable(EndpointId::new(ep))) }
 }
 
 #[no_mangle]
@@ -81,7 +95,8 @@ extern "C" fn vusbkey_rs_hub_status_data(hcd: *mut RawHcd, buf: *mut c_char) -> 
     // SAFETY: usbcore passes a buffer of at least one byte per 8 ports (ours has one port)
     // for the duration of the call (`usb_hcd_poll_rh_status`, `hcd_bus_suspend`).
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), 1) };
-    with(hcd, 0, |v| v.hub_status_data(buf) as c_int)
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, 0, |v| v.hub_status_data(buf) as c_int) }
 }
 
 #[no_mangle]
@@ -100,19 +115,23 @@ extern "C" fn vusbkey_rs_hub_control(
         // bytes, ours for the duration of the call.
         unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), usize::from(length)) }
     };
-    with(hcd, ENODEV.to_errno(), |v| match v.hub_control(type_req, value, index, buf) {
+    let reply = |v: ArcBorrow<'_, VHcd>| match v.hub_control(type_req, value, index, buf) {
         // At most wLength (u16) bytes.
         Ok(len) => len as c_int,
         Err(e) => e.to_errno(),
-    })
+    };
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, ENODEV.to_errno(), reply) }
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_bus_suspend(hcd: *mut RawHcd) -> c_int {
-    with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_suspend()))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_suspend())) }
 }
 
 #[no_mangle]
 extern "C" fn vusbkey_rs_bus_resume(hcd: *mut RawHcd) -> c_int {
-    with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_resume()))
+    // SAFETY: `hcd` is the HCD usbcore passed to this callback.
+    unsafe { with(hcd, ENODEV.to_errno(), |v| to_c(v.bus_resume())) }
 }
