@@ -25,9 +25,10 @@ impl Drop for Server {
     }
 }
 
-fn start(images: &[&std::path::Path]) -> Server {
+/// `vusbkey-usbip serve` on a free loopback port with `images` and the options `args`.
+fn start(images: &[&std::path::Path], args: &[&str]) -> Server {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vusbkey-usbip"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
     for image in images {
         cmd.arg("--image").arg(image);
     }
@@ -138,7 +139,7 @@ fn lists_imports_and_serves_the_disk() {
     let (a, b) = (dir.path().join("a.img"), dir.path().join("b.img"));
     std::fs::write(&a, image_bytes(32)).unwrap();
     std::fs::write(&b, vec![0u8; 4096]).unwrap();
-    let server = start(&[&a, &b]);
+    let server = start(&[&a, &b], &[]);
 
     // OP_REQ_DEVLIST: two devices, each with its one mass-storage interface.
     let mut s = connect(&server);
@@ -152,6 +153,7 @@ fn lists_imports_and_serves_the_disk() {
     assert_eq!(list.len(), 12 + 2 * (312 + 4));
     let first = &list[12..12 + 312];
     assert_eq!(&first[256..260], b"1-1\0");
+    assert_eq!(&first[296..300], &[0, 0, 0, 5], "SuperSpeed by default");
     assert_eq!(&first[300..304], &[0x12, 0x09, 0x00, 0x01], "ids 1209:0001");
     assert_eq!(
         &list[12 + 312..12 + 316],
@@ -209,6 +211,26 @@ fn lists_imports_and_serves_the_disk() {
     );
 }
 
+/// The listed record (`OP_REP_DEVLIST`), whose speed `usbip attach` picks a vhci-hcd hub by.
+#[test]
+fn speed_option_sets_the_listed_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.img");
+    std::fs::write(&a, image_bytes(8)).unwrap();
+    for (option, wire) in [("high", 3u8), ("super", 5)] {
+        let server = start(&[&a], &["--speed", option]);
+        let mut s = connect(&server);
+        s.write_all(&op(0x8005, None)).unwrap();
+        let mut list = Vec::new();
+        s.read_to_end(&mut list).unwrap();
+        assert_eq!(
+            &list[12 + 296..12 + 300],
+            &[0, 0, 0, wire],
+            "--speed {option}"
+        );
+    }
+}
+
 #[test]
 fn refuses_bad_images_clearly() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +262,7 @@ fn a_client_leaving_mid_transfer_leaves_the_others_served() {
     let (a, b) = (dir.path().join("a.img"), dir.path().join("b.img"));
     std::fs::write(&a, image_bytes(16)).unwrap();
     std::fs::write(&b, image_bytes(32)).unwrap();
-    let server = start(&[&a, &b]);
+    let server = start(&[&a, &b], &[]);
 
     let (mut first, status, _) = import(&server, "1-1");
     assert_eq!(status, 0);
