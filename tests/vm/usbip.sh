@@ -2,9 +2,9 @@
 # USB/IP (issue 13). Sourced by /init after /vusbkey/lib.sh. Needs: the stock kernel's
 # modules under /lib/modules/$(uname -r) (load_module), /vusbkey/image.img and its token
 # /vusbkey/token.pst, vusbkey-usbip (the demo image compiled in), the usbip tools and
-# sg3-utils on PATH.
+# sg3-utils on PATH, and the host role of qemu/host.sh (QEMU and a guest VM).
 # vusbkey-flavour: stock
-# vusbkey-timeout: 1500
+# vusbkey-timeout: 2400
 
 IMG=/vusbkey/image.img
 IMG_SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
@@ -238,6 +238,22 @@ usbip_serve_checks() {
 	kernel_log_clean usbip-serve-log-clean
 }
 
+# usbip_end_to_end: this VM as the hypervisor host (qemu/host.sh) with the key served by
+# vusbkey-usbip: the guest VM the token is for gets the disk through QEMU `usb-host` and its
+# agent accepts; a copy under another UUID is refused and powers itself off.
+usbip_end_to_end() {
+	progress "usbip: end to end, guest VMs with the key through usb-host (nested emulation)"
+	. /vusbkey/host.sh
+	if ! usbip_start; then
+		fail usbip-e2e-attach "no disk within 30 s: $(tail -n 2 $USBIP_LOG | tr '\n' ' ')"
+		return
+	fi
+	PRODUCT_ID=0001
+	genuine_and_copy
+	kill -TERM "$USBIP_PID"
+	check usbip-e2e-detached wait_for 20 usbip_stopped
+}
+
 # ---- the kernel ----
 
 progress "usbip: Debian's stock kernel, vhci-hcd, the configfs reference device"
@@ -305,5 +321,6 @@ fi
 check usbip-ref-disk-gone wait_for 10 no_disk dummy_hcd
 check usbip-ref-configfs-gone test ! -e "$REF_GADGET"
 
+usbip_end_to_end
 
 kernel_log_clean usbip-log-clean

@@ -176,8 +176,9 @@ fn add_host_role(
 }
 
 /// Builds the initramfs of the VMs on Debian's stock kernel at `out` and returns that
-/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, sg3-utils,
-/// the USB/IP tools, and the stock kernel's modules the suites load (no vusbkey.ko: the kernel has no Rust).
+/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, the host
+/// role with its guest VM, sg3-utils, the USB/IP tools, and the stock kernel's modules the
+/// suites load (no vusbkey.ko: the kernel has no Rust).
 fn stock_initramfs(
     paths: &Paths,
     dir: &Path,
@@ -191,6 +192,7 @@ fn stock_initramfs(
     }
     let keys = keydisk::make(paths)?;
     add_key_disk(&initramfs, &keys)?;
+    add_host_role(paths, &keys, dir, &initramfs)?;
     // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
     let server = usbip::build(paths, &keys.image, "demo")?;
     initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
