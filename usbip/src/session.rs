@@ -62,6 +62,10 @@ pub struct Session<'a, D: BlockDevice> {
     devid: u32,
     /// NAKed bulk-IN URBs, oldest first.
     pending: VecDeque<Submit>,
+    /// The highest `CMD_SUBMIT` seqnum seen, in vhci-hcd's wrapping order.
+    last_submit: Option<u32>,
+    /// URBs unlinked before their `CMD_SUBMIT` arrived (at most [`MAX_PENDING`]).
+    early_unlinks: VecDeque<u32>,
     /// The transfer buffer, reused by every URB.
     buffer: Vec<u8>,
 }
@@ -74,6 +78,8 @@ impl<'a, D: BlockDevice> Session<'a, D> {
             device,
             devid,
             pending: VecDeque::new(),
+            last_submit: None,
+            early_unlinks: VecDeque::new(),
             buffer: Vec::new(),
         };
         session.device.bus_reset();
@@ -102,13 +108,7 @@ impl<'a, D: BlockDevice> Session<'a, D> {
             match command {
                 Command::Submit(submit) => self.submit(submit, reader, writer)?,
                 Command::Unlink(unlink) => {
-                    let queued = self.pending.iter().position(|p| p.seqnum == unlink.victim);
-                    // usbip_protocol.rst: an unlinked URB gets no RET_SUBMIT, and the
-                    // RET_UNLINK says -ECONNRESET; one that already completed, 0.
-                    let status = match queued.and_then(|i| self.pending.remove(i)) {
-                        Some(_) => -errno::ECONNRESET,
-                        None => 0,
-                    };
+                    let status = self.unlink(unlink.victim);
                     let reply = RetUnlink {
                         seqnum: unlink.seqnum,
                         status,
@@ -125,20 +125,55 @@ impl<'a, D: BlockDevice> Session<'a, D> {
         Ok(())
     }
 
+    /// `CMD_UNLINK` of `victim`; returns the status of its `RET_UNLINK`.
+    /// usbip_protocol.rst: an unlinked URB gets no RET_SUBMIT, and the RET_UNLINK says
+    /// -ECONNRESET; one that already completed, 0.
+    fn unlink(&mut self, victim: u32) -> i32 {
+        if let Some(i) = self.pending.iter().position(|p| p.seqnum == victim) {
+            self.pending.remove(i);
+            return -errno::ECONNRESET;
+        }
+        // vhci_tx.c sends the queued CMD_SUBMITs, then the queued CMD_UNLINKs: an URB
+        // unlinked while its CMD_SUBMIT still waits to be sent is unlinked ahead of it.
+        // vhci-hcd gives it back on this RET_UNLINK and drops the connection on any
+        // RET_SUBMIT for it, so its CMD_SUBMIT must not run.
+        if self.last_submit.is_none_or(|last| is_after(victim, last)) {
+            if self.early_unlinks.len() >= MAX_PENDING {
+                self.early_unlinks.pop_front();
+            }
+            self.early_unlinks.push_back(victim);
+            return -errno::ECONNRESET;
+        }
+        0
+    }
+
     /// One `CMD_SUBMIT`: reads its OUT data, runs it (or queues it behind NAKed bulk-IN
-    /// URBs), replies, then retries the queue.
+    /// URBs), replies, then retries the queue. An URB already unlinked is dropped unrun.
     fn submit<R: Read, W: Write>(
         &mut self,
         submit: Submit,
         reader: &mut BufReader<R>,
         writer: &mut W,
     ) -> Result<(), SessionError> {
-        if submit.length > MAX_TRANSFER {
+        if self
+            .last_submit
+            .is_none_or(|last| is_after(submit.seqnum, last))
+        {
+            self.last_submit = Some(submit.seqnum);
+        }
+        let unlinked = self.early_unlinks.iter().position(|&s| s == submit.seqnum);
+        if submit.length > MAX_TRANSFER || unlinked.is_some() {
             let skip = u64::from(submit.out_len());
             if io::copy(&mut reader.take(skip), &mut io::sink())? != skip {
                 return Err(SessionError::Truncated);
             }
-            return reply(writer, &submit, -errno::EMSGSIZE, 0, &[]);
+            return match unlinked {
+                Some(i) => {
+                    self.early_unlinks.remove(i);
+                    Ok(())
+                }
+                None => reply(writer, &submit, -errno::EMSGSIZE, 0, &[]),
+            };
         }
         let len = submit.length as usize;
         if submit.direction == Direction::Out {
@@ -183,6 +218,11 @@ impl<'a, D: BlockDevice> Session<'a, D> {
         }
         Ok(())
     }
+}
+
+/// Whether seqnum `a` comes after `b`, in the wrapping order of vhci-hcd's counter.
+fn is_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
 }
 
 /// The first `len` bytes of the reused transfer buffer, grown as needed.

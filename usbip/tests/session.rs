@@ -97,6 +97,49 @@ fn whole_disk_reads_back_and_writes_are_refused() {
     assert_eq!(r[6].1[12], 1, "WRITE failed");
 }
 
+/// vhci_tx.c can send an URB's CMD_UNLINK ahead of its CMD_SUBMIT. The unlink cancels it
+/// (-ECONNRESET), and the submit, when it comes, is dropped unrun and unanswered: vhci-hcd
+/// has given the URB back and would end the connection on a RET_SUBMIT for it.
+#[test]
+fn unlink_ahead_of_its_submit_cancels_it() {
+    let key = key(8);
+    let mut input = set_configuration(1);
+    input.extend(unlink(3, 2));
+    // Its submit: a CBW the device must never see (the OUT data is read and dropped).
+    input.extend(bulk_out(2, &cbw(9, 0, false, &[0; 6])));
+    // So the next CBW starts a command normally, and its CSW follows.
+    input.extend(bulk_out(4, &cbw(10, 0, false, &[0; 6])));
+    input.extend(bulk_in(5, 13));
+    // An URB unlinked after it completed: status 0, as before.
+    input.extend(unlink(6, 4));
+    let (result, out) = run(&key, &input);
+    result.unwrap();
+    let r = replies(&out, &[5]);
+    let headers: Vec<Reply> = r.iter().map(|(h, _)| *h).collect();
+    assert_eq!(
+        headers,
+        [
+            ret(1, 0, 0),
+            Reply::Unlink(RetUnlink {
+                seqnum: 3,
+                status: -errno::ECONNRESET
+            }),
+            ret(4, 0, 31),
+            ret(5, 0, 13),
+            Reply::Unlink(RetUnlink {
+                seqnum: 6,
+                status: 0
+            }),
+        ]
+    );
+    assert_eq!(&r[3].1[..4], b"USBS");
+    assert_eq!(
+        u32::from_le_bytes(r[3].1[4..8].try_into().unwrap()),
+        10,
+        "the CSW of the CBW that ran"
+    );
+}
+
 #[test]
 fn nak_queues_bulk_in_and_unlink_cancels_it() {
     let key = key(8);
