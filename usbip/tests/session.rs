@@ -97,6 +97,10 @@ fn whole_disk_reads_back_and_writes_are_refused() {
     assert_eq!(r[6].1[12], 1, "WRITE failed");
 }
 
+fn ret_unlink(seqnum: u32, status: i32) -> Reply {
+    Reply::Unlink(RetUnlink { seqnum, status })
+}
+
 /// vhci_tx.c can send an URB's CMD_UNLINK ahead of its CMD_SUBMIT. The unlink cancels it
 /// (-ECONNRESET), and the submit, when it comes, is dropped unrun and unanswered: vhci-hcd
 /// has given the URB back and would end the connection on a RET_SUBMIT for it.
@@ -120,16 +124,10 @@ fn unlink_ahead_of_its_submit_cancels_it() {
         headers,
         [
             ret(1, 0, 0),
-            Reply::Unlink(RetUnlink {
-                seqnum: 3,
-                status: -errno::ECONNRESET
-            }),
+            ret_unlink(3, -errno::ECONNRESET),
             ret(4, 0, 31),
             ret(5, 0, 13),
-            Reply::Unlink(RetUnlink {
-                seqnum: 6,
-                status: 0
-            }),
+            ret_unlink(6, 0),
         ]
     );
     assert_eq!(&r[3].1[..4], b"USBS");
@@ -161,16 +159,10 @@ fn nak_queues_bulk_in_and_unlink_cancels_it() {
         headers,
         [
             ret(1, 0, 0),
-            Reply::Unlink(RetUnlink {
-                seqnum: 4,
-                status: -errno::ECONNRESET
-            }),
+            ret_unlink(4, -errno::ECONNRESET),
             ret(5, 0, 31),
             ret(3, 0, 13),
-            Reply::Unlink(RetUnlink {
-                seqnum: 6,
-                status: 0
-            }),
+            ret_unlink(6, 0),
         ]
     );
     assert_eq!(&r[3].1[..4], b"USBS");
