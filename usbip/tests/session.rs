@@ -97,6 +97,11 @@ fn whole_disk_reads_back_and_writes_are_refused() {
     assert_eq!(r[6].1[12], 1, "WRITE failed");
 }
 
+/// The reply headers, without their data.
+fn headers(replies: &[(Reply, Vec<u8>)]) -> Vec<Reply> {
+    replies.iter().map(|(h, _)| *h).collect()
+}
+
 fn ret_unlink(seqnum: u32, status: i32) -> Reply {
     Reply::Unlink(RetUnlink { seqnum, status })
 }
@@ -119,9 +124,8 @@ fn unlink_ahead_of_its_submit_cancels_it() {
     let (result, out) = run(&key, &input);
     result.unwrap();
     let r = replies(&out, &[5]);
-    let headers: Vec<Reply> = r.iter().map(|(h, _)| *h).collect();
     assert_eq!(
-        headers,
+        headers(&r),
         [
             ret(1, 0, 0),
             ret_unlink(3, -errno::ECONNRESET),
@@ -154,9 +158,8 @@ fn nak_queues_bulk_in_and_unlink_cancels_it() {
     let (result, out) = run(&key, &input);
     result.unwrap();
     let r = replies(&out, &[2, 3]);
-    let headers: Vec<Reply> = r.iter().map(|(h, _)| *h).collect();
     assert_eq!(
-        headers,
+        headers(&r),
         [
             ret(1, 0, 0),
             ret_unlink(4, -errno::ECONNRESET),
