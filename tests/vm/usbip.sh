@@ -94,6 +94,8 @@ usbip_attach_checks() {
 		return
 	fi
 	pass usbip-attach "$(grep attached $USBIP_LOG | tail -n 1)"
+	# As root it may force its socket's send buffer past net.core.wmem_max.
+	check usbip-send-buffer-full sh -c "! grep -q 'send buffer capped' $USBIP_LOG"
 	sd=$(disk_of vhci_hcd)
 	dev=$(usb_dev 1209 0001)
 	check usbip-enum-ids test -n "$dev"

@@ -16,6 +16,7 @@ use thiserror::Error;
 
 use crate::key::Key;
 use crate::log;
+use crate::send_buffer::{self, SendBuffer};
 use crate::session::SessionError;
 use crate::vhci::{Hub, Vhci, VhciError};
 
@@ -58,6 +59,16 @@ fn attach_one(vhci: &Vhci, key: &Key) -> Result<(u32, UnixStream), AttachError> 
     let speed = key.exported.speed;
     loop {
         let (ours, theirs) = UnixStream::pair()?;
+        if let SendBuffer::Capped(size) = send_buffer::widen(&ours)? {
+            log::warn(
+                "attach",
+                format!(
+                    "send buffer capped at {} KiB (no CAP_NET_ADMIN for SO_SNDBUFFORCE): \
+                     large reads are slower",
+                    size >> 10
+                ),
+            );
+        }
         let free = vhci.free_ports(Hub::for_speed(speed))?;
         let mut busy = 0;
         for &port in &free {

@@ -16,6 +16,7 @@ pub mod image;
 pub mod key;
 pub mod log;
 pub mod op;
+pub mod send_buffer;
 pub mod server;
 pub mod session;
 pub mod transfer;
