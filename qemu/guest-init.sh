@@ -3,6 +3,8 @@
 # inside the host VM. It runs the agent the way a real guest's boot would, once or
 # several times as the scenario named by `vusbkey.scenario=` on the kernel command line
 # says, and reports each run as `VUSBKEY-GUEST agent NAME exit=N` for the host VM to check.
+# The agent also reports to the host's monitor over the virtio-serial port
+# org.vusbkey.agent.0, which it finds through sysfs (there is no udev here).
 /bin/busybox --install -s /bin
 export PATH=/bin:/usr/bin
 mount -t proc proc /proc
@@ -30,11 +32,28 @@ genuine) # the VM the token is for
 	date -s "2099-01-01 00:00:00" > /dev/null
 	agent expired
 	;;
-copy) # the same VM image started under another UUID
+copy) # the same VM image started under another UUID: the host's monitor pauses it
 	agent wrong-vm --policy log,alarm,deny
+	sleep 3600
+	;;
+tampered)
+	agent tampered
 	agent poweroff --policy log,poweroff
 	;;
-tampered) agent tampered ;;
+silent) # an agent removed: the monitor hears nothing and raises its deadline alarm
+	rm /usr/bin/vusbkey-agent
+	echo "VUSBKEY-GUEST agent removed"
+	sleep 3600
+	;;
+flood) # a hostile guest, its agent removed, writing garbage to its channel as fast as
+	# the host takes it: no verdict ever comes, so the monitor raises its deadline alarm
+	rm /usr/bin/vusbkey-agent
+	echo "VUSBKEY-GUEST agent removed"
+	for port in /sys/class/virtio-ports/*; do
+		[ "$(cat "$port/name")" = org.vusbkey.agent.0 ] && flood "/dev/${port##*/}"
+	done
+	sleep 3600
+	;;
 no-device)
 	WAIT=10
 	agent no-device

@@ -2,7 +2,7 @@
 # USB/IP (issue 13). Sourced by /init after /vusbkey/lib.sh. Needs: the stock kernel's
 # modules under /lib/modules/$(uname -r) (load_module), /vusbkey/image.img and its token
 # /vusbkey/token.pst, vusbkey-usbip (the demo image compiled in), the usbip tools and
-# sg3-utils on PATH, and the host role of qemu/host.sh (QEMU and a guest VM).
+# sg3-utils on PATH, and the host role of qemu/host.sh (QEMU, the monitor, a guest VM).
 # vusbkey-flavour: stock
 # vusbkey-timeout: 2400
 
@@ -242,7 +242,7 @@ usbip_serve_checks() {
 
 # usbip_end_to_end: this VM as the hypervisor host (qemu/host.sh) with the key served by
 # vusbkey-usbip: the guest VM the token is for gets the disk through QEMU `usb-host` and its
-# agent accepts; a copy under another UUID is refused and powers itself off.
+# agent accepts; a copy under another UUID is refused, and the monitor pauses it.
 usbip_end_to_end() {
 	progress "usbip: end to end, guest VMs with the key through usb-host (nested emulation)"
 	. /vusbkey/host.sh
@@ -251,6 +251,10 @@ usbip_end_to_end() {
 		return
 	fi
 	PRODUCT_ID=0001
+	if ! start_monitor 600; then
+		fail usbip-e2e-monitor "vusbkey-monitor did not start: $(tail -n 3 "$MONITOR_LOG")"
+		return
+	fi
 	genuine_and_copy
 	kill -TERM "$USBIP_PID"
 	check usbip-e2e-detached wait_for 20 usbip_stopped

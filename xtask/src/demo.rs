@@ -6,7 +6,8 @@ use crate::vm;
 
 /// Makes a demo key, a token for the demo VM and a module carrying it; boots a VM playing
 /// the hypervisor host, which loads the module and starts the demo VM with the key disk
-/// attached (accepted), then a copy of it under another UUID (refused).
+/// attached (accepted), then a copy of it under another UUID (refused, and paused by the
+/// host's monitor through QMP); prints the monitor's event table.
 pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     println!(
         "demo: the first run installs packages and builds a kernel (10-20 minutes on 2 cores); \
@@ -25,6 +26,9 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         append: String::new(),
     };
     vm::run_suites(paths, &options, &["demo".to_owned()])?.finish()?;
-    println!("demo: the genuine VM was accepted and its copy refused (reason=wrong-vm).");
+    println!(
+        "demo: the genuine VM was accepted; its copy was refused (reason=wrong-vm) and paused \
+         by vusbkey-monitor through QMP."
+    );
     Ok(())
 }

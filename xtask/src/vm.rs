@@ -149,8 +149,8 @@ fn test_initramfs(
     Ok(module.kernel.bzimage())
 }
 
-/// The hypervisor-host role (`qemu/host.sh`): QEMU and a guest VM (release kernel,
-/// initramfs with the agent) to start with the key disk attached.
+/// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
+/// (release kernel, initramfs with the agent) to start with the key disk attached.
 fn add_host_role(
     paths: &Paths,
     keys: &KeyDisk,
@@ -160,6 +160,9 @@ fn add_host_role(
     let sh = Shell::new()?;
     initramfs.add_file(&paths.root.join("qemu/host.sh"), "vusbkey/host.sh", 0o644)?;
     nested_qemu::add_qemu(initramfs, &sh)?;
+    // The host's monitor of the guests' agents.
+    let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
+    initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
     // Guests run the release kernel: the code under test is in the host VM, and a debug
     // kernel under nested emulation boots several times slower.
     let guest_kernel = kernel::build(paths, Flavour::Release)?;
@@ -291,7 +294,7 @@ pub(crate) fn add_agent(
     initramfs.add_file(&keys.issuer_public, "etc/vusbkey/trusted/issuer.pem", 0o644)
 }
 
-/// The guest VM's initramfs: `qemu/guest-init.sh`, the agent, the trusted keys.
+/// The guest VM's initramfs: `qemu/guest-init.sh`, the agent, the trusted keys, `flood`.
 fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result<Initramfs> {
     let initramfs = Initramfs::new(root)?;
     let qemu = paths.root.join("qemu");
@@ -303,6 +306,9 @@ fn guest_initramfs(paths: &Paths, keys: &KeyDisk, root: &Path) -> anyhow::Result
         0o755,
     )?;
     add_agent(paths, keys, &initramfs)?;
+    // The hostile guest of the e2e suite's flood check.
+    let flood = cargo_release(paths, "vusbkey-vmtools")?.join("flood");
+    initramfs.add_program_at(&Shell::new()?, &flood, "usr/bin/flood")?;
     initramfs.add_file(
         &keys.other_public,
         "etc/vusbkey/trusted-other/other.pem",
