@@ -84,21 +84,25 @@ monitor_wait() {
 	done
 }
 
-# guest_qemu SCENARIO UUID MEM: a guest VM with the key disk (1209:$PRODUCT_ID), its agent
+# guest_qemu SCENARIO UUID MEM KEY [PREFIX...]: a guest VM (QEMU started through PREFIX,
+# if any) with MEM MiB, the key disk (1209:$PRODUCT_ID) if KEY is `key` (usb-host claims
+# the device: one guest at a time can have it), its agent
 # channel $RUN/UUID.sock and QMP socket $RUN/UUID.qmp; its console, stamped, goes to
 # /tmp/guest-SCENARIO.log and stdout. qboot: a -kernel boot without SeaBIOS's device
 # setup, which under nested emulation took minutes; it passes on QEMU's SMBIOS tables
 # (the guest's UUID).
 guest_qemu() {
-	timeout "$GUEST_TIMEOUT" qemu-system-x86_64 -M pc -m "$3" -nographic -no-reboot -nic none \
-		-bios qboot.rom -vga none \
-		-device qemu-xhci -device "usb-host,vendorid=0x1209,productid=0x${PRODUCT_ID:-0001}" \
-		-chardev "socket,id=agent,path=$RUN/$2.sock,server=on,wait=off" \
+	name=$1 uuid=$2 memory=$3 key=
+	[ "$4" = key ] && key="usb-host,vendorid=0x1209,productid=0x${PRODUCT_ID:-0001}"
+	shift 4
+	timeout "$GUEST_TIMEOUT" "$@" qemu-system-x86_64 -M pc -m "$memory" -nographic -no-reboot -nic none \
+		-bios qboot.rom -vga none -device qemu-xhci ${key:+-device "$key"} \
+		-chardev "socket,id=agent,path=$RUN/$uuid.sock,server=on,wait=off" \
 		-device virtio-serial-pci -device virtserialport,chardev=agent,name=org.vusbkey.agent.0 \
-		-qmp "unix:$RUN/$2.qmp,server=on,wait=off" \
-		-uuid "$2" -kernel /vusbkey/guest/bzImage -initrd /vusbkey/guest/initramfs.cpio.gz \
-		-append "console=ttyS0 quiet panic=-1 vusbkey.scenario=$1" \
-		< /dev/null 2>&1 | tr -d '\r' | stamp | tee "/tmp/guest-$1.log"
+		-qmp "unix:$RUN/$uuid.qmp,server=on,wait=off" \
+		-uuid "$uuid" -kernel /vusbkey/guest/bzImage -initrd /vusbkey/guest/initramfs.cpio.gz \
+		-append "console=ttyS0 quiet panic=-1 vusbkey.scenario=$name" \
+		< /dev/null 2>&1 | tr -d '\r' | stamp | tee "/tmp/guest-$name.log"
 }
 
 # run_guest SCENARIO UUID: boots a guest VM and waits for it to stop.
@@ -106,14 +110,19 @@ run_guest() {
 	scenario=$1
 	progress "host: starting guest VM '$scenario' with uuid $2 (a minute or two under nested emulation)"
 	start=$(date +%s)
-	guest_qemu "$1" "$2" 256 | sed "s/^[0-9.]* /guest[$scenario]| /"
+	guest_qemu "$1" "$2" 256 key | sed "s/^[0-9.]* /guest[$scenario]| /"
 	GUEST_SECS=$(($(date +%s) - start))
 }
 
-# run_guest_bg SCENARIO UUID: boots a guest VM in the background (console only in its log).
+# run_guest_bg SCENARIO UUID KEY: boots a guest VM in the background (console only in its
+# log), with the key disk if KEY is `key`, at the lowest CPU priority, as an operator would
+# confine a VM that misbehaves: this host VM's two vCPUs are shared with the guest in the
+# foreground.
 run_guest_bg() {
 	progress "host: starting guest VM '$1' with uuid $2 in the background"
-	guest_qemu "$1" "$2" 160 > /dev/null &
+	# busybox has renice, not nice.
+	guest_qemu "$1" "$2" 160 "$3" sh -c 'renice -n 19 -p $$ > /dev/null; exec "$@"' lowest \
+		> /dev/null &
 }
 
 # expect SCENARIO RUN EXIT PATTERN: in the guest of SCENARIO, the agent run RUN exited
@@ -148,7 +157,7 @@ genuine_and_copy() {
 # copy_refused_and_stopped: a copy of the VM under another UUID, which the monitor pauses
 # through QMP once its agent reports the refusal.
 copy_refused_and_stopped() {
-	run_guest_bg copy "$OTHER_UUID"
+	run_guest_bg copy "$OTHER_UUID" key
 	if monitor_wait "vm=$OTHER_UUID kind=enforced detail=\"qmp stop\"" "$GUEST_TIMEOUT"; then
 		status=$(monitor qmp "$OTHER_UUID" query-status)
 		case "$status" in

@@ -36,8 +36,9 @@ dropped_lines() {
 		awk -v vm="$1" 'index($0, "vusbkey_lines_dropped_total{vm=\"" vm "\"") == 1 { n += $2 } END { print n + 0 }'
 }
 
-# A guest flooding its channel, running while the genuine guest boots and reports.
-run_guest_bg flood "$FLOOD_UUID"
+# A guest flooding its channel (no key disk: usb-host gives the device to one guest at a
+# time), running while the genuine guest boots and reports.
+run_guest_bg flood "$FLOOD_UUID" no-key
 if monitor_wait "vm=$FLOOD_UUID kind=dropped" "$GUEST_TIMEOUT"; then
 	pass flood-started "the flooding guest's garbage reaches the monitor and is dropped"
 else
@@ -87,7 +88,7 @@ fi
 
 # A guest without agent, alongside the next guests: the deadline alarm, counted from its
 # channel's connection.
-run_guest_bg silent "$SILENT_UUID"
+run_guest_bg silent "$SILENT_UUID" no-key
 
 rmmod vusbkey
 if load_key /vusbkey/tampered/vusbkey.ko; then
