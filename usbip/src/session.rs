@@ -249,9 +249,28 @@ fn reply<W: Write>(
         actual_length: actual as u32,
         number_of_packets: submit.number_of_packets,
     };
-    writer.write_all(&header.encode())?;
-    if submit.direction == Direction::In {
-        writer.write_all(buffer.get(..actual).unwrap_or_default())?;
+    let data = match submit.direction {
+        Direction::In => buffer.get(..actual).unwrap_or_default(),
+        Direction::Out => &[],
+    };
+    write_all_vectored(writer, &header.encode(), data)?;
+    Ok(())
+}
+
+/// Writes `header` then `data` with as few writes as `writer` allows. Through a
+/// `BufWriter`, a reply larger than its buffer goes out in one `writev`, so the header
+/// does not cross the socket alone and wake vhci-hcd's receive thread once more
+/// (`std::io::Write::write_all_vectored` is not stable).
+fn write_all_vectored<W: Write>(writer: &mut W, header: &[u8], data: &[u8]) -> io::Result<()> {
+    let mut both = [io::IoSlice::new(header), io::IoSlice::new(data)];
+    let mut slices = &mut both[..if data.is_empty() { 1 } else { 2 }];
+    while !slices.is_empty() {
+        match writer.write_vectored(slices) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -273,5 +292,35 @@ fn truncated(e: io::Error) -> SessionError {
         SessionError::Truncated
     } else {
         SessionError::Io(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A writer that takes at most 7 bytes per call and has no vectored writes.
+    struct Trickle(Vec<u8>);
+
+    impl Write for Trickle {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let n = buf.len().min(7);
+            self.0.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn vectored_reply_arrives_whole_through_partial_writes() {
+        let header: Vec<u8> = (0..48).collect();
+        let data: Vec<u8> = (0..=255).cycle().take(1000).collect();
+        for data in [&data[..], &[]] {
+            let mut out = Trickle(Vec::new());
+            write_all_vectored(&mut out, &header, data).unwrap();
+            assert_eq!(out.0, [&header[..], data].concat());
+        }
     }
 }
