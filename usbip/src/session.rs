@@ -48,6 +48,14 @@ pub enum SessionError {
         /// The command's.
         got: u32,
     },
+    /// A `CMD_SUBMIT` whose seqnum is not after the previous one's.
+    #[error("CMD_SUBMIT seqnum {seqnum:#010x} is not after the previous one, {last:#010x}")]
+    SeqnumOrder {
+        /// The submit's seqnum.
+        seqnum: u32,
+        /// The previous submit's.
+        last: u32,
+    },
     /// The stream ended inside a command.
     #[error("connection closed in the middle of a command")]
     Truncated,
@@ -155,12 +163,20 @@ impl<'a, D: BlockDevice> Session<'a, D> {
         reader: &mut BufReader<R>,
         writer: &mut W,
     ) -> Result<(), SessionError> {
-        if self
+        // usbip_protocol.rst: the seqnum is incremented per connection (vhci_tx.c numbers
+        // every URB from one counter). A submit that is not after the last one would be a
+        // second URB under a seqnum already answered or pending, and unlinks could no
+        // longer tell which URB they name.
+        if let Some(last) = self
             .last_submit
-            .is_none_or(|last| is_after(submit.seqnum, last))
+            .filter(|&last| !is_after(submit.seqnum, last))
         {
-            self.last_submit = Some(submit.seqnum);
+            return Err(SessionError::SeqnumOrder {
+                seqnum: submit.seqnum,
+                last,
+            });
         }
+        self.last_submit = Some(submit.seqnum);
         let unlinked = self.early_unlinks.iter().position(|&s| s == submit.seqnum);
         if submit.length > MAX_TRANSFER || unlinked.is_some() {
             let skip = u64::from(submit.out_len());

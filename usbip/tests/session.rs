@@ -72,28 +72,28 @@ fn whole_disk_reads_back_and_writes_are_refused() {
     let image = image_bytes(64);
     let mut input = set_configuration(1);
     // TEST UNIT READY takes the unit attention a configuration raises (SAM-5).
-    input.extend(bulk_out(10, &cbw(6, 0, false, &[0; 6])));
-    input.extend(bulk_in(11, 13));
-    input.extend(bulk_out(2, &cbw(7, 64 * 512, true, &read10(0, 64))));
-    input.extend(bulk_in(3, 64 * 512));
-    input.extend(bulk_in(4, 13));
+    input.extend(bulk_out(2, &cbw(6, 0, false, &[0; 6])));
+    input.extend(bulk_in(3, 13));
+    input.extend(bulk_out(4, &cbw(7, 64 * 512, true, &read10(0, 64))));
+    input.extend(bulk_in(5, 64 * 512));
+    input.extend(bulk_in(6, 13));
     // WRITE(10) of one block: DATA PROTECT.
     let mut write = vec![0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0];
-    input.extend(bulk_out(5, &cbw(8, 512, false, &write)));
-    input.extend(bulk_out(6, &[0xaa; 512]));
-    input.extend(bulk_in(7, 13));
+    input.extend(bulk_out(7, &cbw(8, 512, false, &write)));
+    input.extend(bulk_out(8, &[0xaa; 512]));
+    input.extend(bulk_in(9, 13));
     write.clear();
     let (result, out) = run(&key, &input);
     result.unwrap();
-    let r = replies(&out, &[3, 4, 7, 11]);
+    let r = replies(&out, &[3, 5, 6, 9]);
     let r = &r[2..];
-    assert_eq!(r[2].0, ret(3, 0, 64 * 512));
+    assert_eq!(r[2].0, ret(5, 0, 64 * 512));
     assert!(r[2].1 == image, "the disk reads back as the image");
     let csw = &r[3].1;
     assert_eq!(&csw[..4], b"USBS");
     assert_eq!(&csw[4..8], &7u32.to_le_bytes());
     assert_eq!(csw[12], 0, "READ passed");
-    assert_eq!(r[5].0, ret(6, 0, 512), "OUT data accepted");
+    assert_eq!(r[5].0, ret(8, 0, 512), "OUT data accepted");
     assert_eq!(r[6].1[12], 1, "WRITE failed");
 }
 
@@ -278,4 +278,20 @@ mod property {
             }
         }
     }
+}
+
+#[test]
+fn a_seqnum_used_again_ends_the_connection() {
+    let key = key(8);
+    let mut input = set_configuration(1);
+    input.extend(bulk_in(1, 13));
+    let (result, out) = run(&key, &input);
+    assert!(
+        matches!(
+            result,
+            Err(SessionError::SeqnumOrder { seqnum: 1, last: 1 })
+        ),
+        "{result:?}"
+    );
+    assert_eq!(replies(&out, &[]).len(), 1, "only the first URB answered");
 }
