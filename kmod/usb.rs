@@ -403,10 +403,10 @@ impl Urb {
         for &(start, len) in spans.iter() {
             // The URB's buffer is the HCD's alone from enqueue to giveback (URB.rst), in the
             // direct map (no highmem: the `compile_error!` above); the spans do not overlap.
+            let start = start.cast::<MaybeUninit<u8>>();
             // SAFETY: as said; the slices borrow `self` mutably, so they end before giveback.
             // `MaybeUninit<u8>` has the layout of `u8` and needs no initialisation.
-            let buf =
-                unsafe { core::slice::from_raw_parts_mut(start.cast::<MaybeUninit<u8>>(), len) };
+            let buf = unsafe { core::slice::from_raw_parts_mut(start, len) };
             let buf = if is_in {
                 freeze(buf)
             } else {
