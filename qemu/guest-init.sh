@@ -46,7 +46,7 @@ silent) # an agent removed: the monitor hears nothing and raises its deadline al
 	sleep 3600
 	;;
 flood) # a hostile guest, its agent removed, writing garbage to its channel as fast as
-	# the host takes it: no verdict ever comes, so the monitor raises its deadline alarm
+	# the host takes it (among it forged reports, which count as this guest's own word)
 	rm /usr/bin/vusbkey-agent
 	echo "VUSBKEY-GUEST agent removed"
 	for port in /sys/class/virtio-ports/*; do
