@@ -98,6 +98,11 @@ extern "C" {
 
     pub(crate) fn vusbkey_spin_lock_irqsave(lock: *mut spinlock_t) -> c_ulong;
     pub(crate) fn vusbkey_spin_unlock_irqrestore(lock: *mut spinlock_t, flags: c_ulong);
+    // Used by compat.rs on the lines whose lock `Backend` has these methods (not 6.12).
+    #[allow(dead_code)]
+    pub(crate) fn vusbkey_spin_trylock_irqsave(lock: *mut spinlock_t, flags: *mut c_ulong) -> bool;
+    #[allow(dead_code)]
+    pub(crate) fn vusbkey_spin_assert_is_held(lock: *mut spinlock_t);
     pub(crate) fn vusbkey_alloc_workqueue() -> *mut workqueue_struct;
     pub(crate) fn vusbkey_noio_save() -> u32;
     pub(crate) fn vusbkey_noio_restore(flags: u32);

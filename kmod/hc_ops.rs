@@ -9,7 +9,6 @@ use crate::usb::{errno, EndpointId, SubmittedUrb, UrbRef};
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
-use kernel::time::Ktime;
 
 /// 0 or the negative errno of `r`.
 fn to_c(r: Result) -> c_int {
@@ -51,13 +50,6 @@ extern "C" fn vusbkey_rs_start(hcd: *mut RawHcd) -> c_int {
 extern "C" fn vusbkey_rs_stop(hcd: *mut RawHcd) {
     // SAFETY: `hcd` is the HCD usbcore passed to this callback.
     unsafe { with(hcd, (), |v| v.stop()) }
-}
-
-/// The frame number (USB 2.0 §8.4.3.1: 11 bits, one per millisecond). Nothing here is timed
-/// by frames, so it is the monotonic clock in milliseconds.
-#[no_mangle]
-extern "C" fn vusbkey_rs_get_frame_number(_hcd: *mut RawHcd) -> c_int {
-    (Ktime::ktime_get().to_ms() & 0x7ff) as c_int
 }
 
 #[no_mangle]

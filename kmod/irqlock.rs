@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! An interrupt-safe spinlock (`spin_lock_irqsave`), which Rust-for-Linux 6.12 lacks.
+//! An interrupt-safe spinlock (`spin_lock_irqsave`), which the kernel crate lacks (6.12 and
+//! 7.2 alike).
 //!
 //! usbcore may call `urb_enqueue`, `urb_dequeue` and `hub_status_data` from any context,
 //! hard IRQ included, so the HCD's state lock must disable interrupts. This plugs a
@@ -41,4 +42,6 @@ unsafe impl Backend for IrqSaveBackend {
         // SAFETY: the caller owns the lock; `guard_state` holds the flags `lock` saved.
         unsafe { ffi::vusbkey_spin_unlock_irqrestore(ptr, *guard_state) }
     }
+
+    crate::compat::lock_backend_extras!();
 }

@@ -11,7 +11,6 @@ use crate::{ffi, image};
 use kernel::ffi::c_char;
 use core::ptr;
 use kernel::prelude::*;
-use kernel::str::CStr;
 
 /// Reads a string parameter; `None` if it was not given.
 fn string(name: &str, p: *const c_char) -> Result<Option<&'static str>> {
@@ -21,7 +20,7 @@ fn string(name: &str, p: *const c_char) -> Result<Option<&'static str>> {
     // SAFETY: a non-NULL `charp` parameter points to a NUL-terminated string that the
     // module-parameter code keeps, unchanged (the parameters are read-only, mode 0444), until
     // the module is unloaded; everything that uses the identity (the HCD) is gone by then.
-    let s = unsafe { CStr::from_char_ptr(p) };
+    let s = unsafe { core::ffi::CStr::from_ptr(p.cast()) };
     match s.to_str() {
         Ok(s) => Ok(Some(s)),
         Err(_) => {
@@ -53,7 +52,7 @@ pub(crate) fn identity() -> Result<Identity<'static>> {
         inquiry_revision: INQUIRY_REVISION,
     };
     if let Err(e) = identity.validate() {
-        pr_err!("invalid module parameters: {}\n", e);
+        pr_err!("invalid module parameters: {}\n", e.message());
         return Err(EINVAL);
     }
     Ok(identity)

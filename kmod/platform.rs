@@ -33,7 +33,7 @@ extern "C" fn vusbkey_rs_probe(pdev: *mut PlatformDevice) -> c_int {
 fn probe(pdev: *mut PlatformDevice) -> Result {
     // The root hub is a USB 2.0 hub: the device runs at high speed.
     let device = Device::new(params::identity()?, ImageDisk, Speed::High).map_err(|e| {
-        pr_err!("invalid identity: {}\n", e);
+        pr_err!("invalid identity: {}\n", e.message());
         EINVAL
     })?;
     // SAFETY: the driver core passes a live platform device, being probed by this driver.

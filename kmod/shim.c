@@ -15,13 +15,30 @@
 #include <linux/sched/mm.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
+#include <linux/timekeeping.h>
 #include <linux/usb.h>
 #include <linux/usb/hcd.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
 
 #include "shim.h"
 
 #define DRIVER_NAME "vusbkey"
+
+/*
+ * Per-CPU workqueues say so from 6.17 on (WQ_PERCPU); 7.x warns at alloc_workqueue when a
+ * workqueue has neither WQ_PERCPU nor WQ_UNBOUND. Earlier lines are per-CPU by default.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define VUSBKEY_WQ_PERCPU WQ_PERCPU
+#else
+#define VUSBKEY_WQ_PERCPU 0
+#endif
+
+/*
+ * In C, not in Rust's module! macro: 6.12's macro takes `author`, 7.x's `authors`.
+ */
+MODULE_AUTHOR("vusbkey developers");
 
 /* ---- module parameters (read-only once loaded; checked by params.rs) ---- */
 
@@ -56,6 +73,16 @@ void vusbkey_get_params(struct vusbkey_params *out)
 
 /* ---- the HCD ---- */
 
+/*
+ * The frame number (USB 2.0 §8.4.3.1: 11 bits, one per millisecond). Nothing here is timed
+ * by frames, so it is the monotonic clock in milliseconds. In C because the kernel crate's
+ * clock API differs between the lines the module builds for (Ktime in 6.12, Instant in 7.x).
+ */
+static int vusbkey_get_frame_number(struct usb_hcd *hcd)
+{
+	return ktime_to_ms(ktime_get()) & 0x7ff;
+}
+
 static const struct hc_driver vusbkey_hc_driver = {
 	.description = DRIVER_NAME,
 	.product_desc = "vusbkey virtual host controller",
@@ -63,7 +90,7 @@ static const struct hc_driver vusbkey_hc_driver = {
 	.flags = HCD_USB2,
 	.start = vusbkey_rs_start,
 	.stop = vusbkey_rs_stop,
-	.get_frame_number = vusbkey_rs_get_frame_number,
+	.get_frame_number = vusbkey_get_frame_number,
 	.urb_enqueue = vusbkey_rs_urb_enqueue,
 	.urb_dequeue = vusbkey_rs_urb_dequeue,
 	.endpoint_disable = vusbkey_rs_endpoint_disable,
@@ -167,6 +194,16 @@ void vusbkey_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
 	spin_unlock_irqrestore(lock, flags);
 }
 
+bool vusbkey_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags)
+{
+	return spin_trylock_irqsave(lock, *flags);
+}
+
+void vusbkey_spin_assert_is_held(spinlock_t *lock)
+{
+	lockdep_assert_held(lock);
+}
+
 /*
  * Able to make progress under memory pressure (it serves a disk); per-CPU, so the worker
  * runs on the CPU of the submitter, which then waits: no cross-CPU wake-up per URB. A work
@@ -175,7 +212,7 @@ void vusbkey_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags)
  */
 struct workqueue_struct *vusbkey_alloc_workqueue(void)
 {
-	return alloc_workqueue(DRIVER_NAME, WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	return alloc_workqueue(DRIVER_NAME, WQ_MEM_RECLAIM | WQ_HIGHPRI | VUSBKEY_WQ_PERCPU, 0);
 }
 
 unsigned int vusbkey_noio_save(void) { return memalloc_noio_save(); }

@@ -93,6 +93,9 @@ u32 vusbkey_sg_len(struct scatterlist *sg);
 /* Locks and the module's workqueue. */
 unsigned long vusbkey_spin_lock_irqsave(spinlock_t *lock);
 void vusbkey_spin_unlock_irqrestore(spinlock_t *lock, unsigned long flags);
+/* For the lock Backend methods of later lines (compat.rs). */
+bool vusbkey_spin_trylock_irqsave(spinlock_t *lock, unsigned long *flags);
+void vusbkey_spin_assert_is_held(spinlock_t *lock);
 struct workqueue_struct *vusbkey_alloc_workqueue(void);
 /* memalloc_noio_save/restore: allocations in between behave as GFP_NOIO. */
 unsigned int vusbkey_noio_save(void);
@@ -109,7 +112,6 @@ u64 vusbkey_rs_image_size(void);
 
 int vusbkey_rs_start(struct usb_hcd *hcd);
 void vusbkey_rs_stop(struct usb_hcd *hcd);
-int vusbkey_rs_get_frame_number(struct usb_hcd *hcd);
 int vusbkey_rs_urb_enqueue(struct usb_hcd *hcd, struct urb *urb, gfp_t mem_flags);
 int vusbkey_rs_urb_dequeue(struct usb_hcd *hcd, struct urb *urb, int status);
 void vusbkey_rs_endpoint_disable(struct usb_hcd *hcd, struct usb_host_endpoint *ep);

@@ -16,6 +16,7 @@
 //! - [`irqlock`]: an IRQ-safe spinlock for the kernel crate's `Lock`.
 //! - [`wq`]: the module's workqueue, where transfers run.
 //! - [`params`]: module parameters to USB identity.
+//! - [`compat`]: what differs between the kernel lines the module builds for.
 //!
 //! Safe code only (no C):
 //! - [`hcd`]: the controller: URB queue, worker, port state, connect, suspend.
@@ -32,6 +33,7 @@ use kernel::prelude::*;
 #[path = "device/lib.rs"]
 mod device;
 
+mod compat;
 mod ffi;
 mod hc_ops;
 mod hcd;
@@ -47,7 +49,6 @@ mod wq;
 module! {
     type: VusbKey,
     name: "vusbkey",
-    author: "vusbkey developers",
     description: "Virtual USB authentication key",
     license: "GPL",
 }

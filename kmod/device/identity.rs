@@ -67,16 +67,24 @@ pub enum IdentityError {
     InquiryRevision,
 }
 
-impl fmt::Display for IdentityError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl IdentityError {
+    /// What is wrong, as one line (what `Display` prints; the kernel's `pr_*!` of 7.x
+    /// formats only its own `Display`, so the module logs this string).
+    pub fn message(&self) -> &'static str {
+        match self {
             Self::Manufacturer => "manufacturer string must be 1 to 126 UTF-16 code units",
             Self::Product => "product string must be 1 to 126 UTF-16 code units",
             Self::Serial => "serial must be 12 to 126 hex digits (0-9, A-F)",
             Self::InquiryVendor => "inquiry vendor must be 1 to 8 printable ASCII characters",
             Self::InquiryProduct => "inquiry product must be 1 to 16 printable ASCII characters",
             Self::InquiryRevision => "inquiry revision must be 1 to 4 printable ASCII characters",
-        })
+        }
+    }
+}
+
+impl fmt::Display for IdentityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.message())
     }
 }
 
