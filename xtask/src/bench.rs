@@ -14,6 +14,7 @@ use serde_json::json;
 use xshell::Shell;
 
 use crate::kernel::Flavour;
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::Metric;
 use crate::suite::Suite;
@@ -43,8 +44,8 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
     let keys = keydisk::make(paths)?;
     let image = dir.join("image.img");
     std::fs::write(&image, keys.image_of_size(IMAGE_SIZE)?)?;
-    let small = kmod::build(paths, Flavour::Release, &keys.image, "demo")?;
-    let large = kmod::build(paths, Flavour::Release, &image, "bench")?;
+    let small = kmod::build(paths, Line::V6_12, Flavour::Release, &keys.image, "demo")?;
+    let large = kmod::build(paths, Line::V6_12, Flavour::Release, &image, "bench")?;
 
     let sh = Shell::new()?;
     let initramfs = vm::base_initramfs(paths, &small.kernel, &dir.join("initramfs"))?;
@@ -65,7 +66,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         memory_mib: 3072,
         uuid: Some(keydisk::VM_UUID),
         timeout: suite.timeout,
-        vm_kernel: VmKernel::Project(Flavour::Release),
+        vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Release),
     };
     let report = boot.run("bench", kvm)?;
     let usbip = bench_usbip::run(paths, &image, runs, kvm)?;

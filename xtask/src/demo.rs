@@ -19,13 +19,7 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         keydisk::OTHER_UUID,
         paths.target().join("keys").display()
     );
-    let options = vm::Options {
-        flavour: None,
-        kvm: false,
-        timeout: None,
-        append: String::new(),
-    };
-    vm::run_suites(paths, &options, &["demo".to_owned()])?.finish()?;
+    vm::run_suites(paths, &vm::Options::default(), &["demo".to_owned()])?.finish()?;
     println!(
         "demo: the genuine VM was accepted; its copy was refused (reason=wrong-vm) and paused \
          by vusbkey-monitor through QMP."

@@ -18,6 +18,7 @@ use syn::parse::ParseStream;
 use syn::{Attribute, FnArg, ForeignItem, Ident, Item, ReturnType, Token, Type};
 
 use crate::kernel::{self, Flavour};
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::Check;
 use crate::setup;
@@ -47,7 +48,7 @@ pub(crate) fn check(paths: &Paths) -> Check {
 
 fn run_check(paths: &Paths) -> anyhow::Result<String> {
     let kmod = paths.root.join("kmod");
-    let kernel = kernel::build(paths, Flavour::Debug)?;
+    let kernel = kernel::build(paths, Line::V6_12, Flavour::Debug)?;
     let bindings = bindgen(&kmod.join("shim.h"), &kernel.build_dir)?;
     let file = syn::parse_file(&bindings).context("parsing bindgen's output")?;
     let (c, names) = c_side(&file)?;

@@ -24,6 +24,7 @@ use std::process::Command;
 use anyhow::{bail, Context};
 
 use crate::kernel::{self, Flavour, Kernel};
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::Check;
 use crate::{keydisk, kmod};
@@ -34,10 +35,14 @@ const INSTALL_EXTMOD_BUILD: &str = "scripts/package/install-extmod-build";
 /// A module the kernel built itself: the headers-built vusbkey.ko must carry its vermagic.
 const IN_TREE_MODULE: &str = "drivers/usb/gadget/udc/dummy_hcd.ko";
 
-/// Makes `target/headers/<flavour>/` from `kernel`, replacing an older one; returns it.
-pub(crate) fn make(paths: &Paths, flavour: Flavour, kernel: &Kernel) -> anyhow::Result<PathBuf> {
+/// Makes `target/headers/<line>-<flavour>/` from `kernel`, replacing an older one; returns it.
+pub(crate) fn make(paths: &Paths, kernel: &Kernel) -> anyhow::Result<PathBuf> {
     let build = &kernel.build_dir;
-    let dest = paths.target().join("headers").join(flavour.to_string());
+    let (line, flavour) = (kernel.line, kernel.flavour);
+    let dest = paths
+        .target()
+        .join("headers")
+        .join(format!("{line}-{flavour}"));
     if dest.exists() {
         std::fs::remove_dir_all(&dest).with_context(|| format!("removing {}", dest.display()))?;
     }
@@ -83,7 +88,7 @@ pub(crate) fn make(paths: &Paths, flavour: Flavour, kernel: &Kernel) -> anyhow::
         }
     }
     println!(
-        "headers ({flavour}): {} ({} MB, {rust_files} files in rust/)",
+        "headers ({line} {flavour}): {} ({} MB, {rust_files} files in rust/)",
         dest.display(),
         size(&dest)? / 1_000_000
     );
@@ -105,15 +110,15 @@ fn size(dir: &Path) -> anyhow::Result<u64> {
     Ok(total)
 }
 
-/// The check of `cargo xtask test`: the debug kernel's headers directory, vusbkey.ko built
+/// The check of `cargo xtask test`: the 6.12 debug kernel's headers directory, vusbkey.ko built
 /// against it with `--kdir`, and its vermagic equal to the kernel's own modules'.
 pub(crate) fn check(paths: &Paths) -> Check {
     Check::host("kmod-headers-build", run_check(paths))
 }
 
 fn run_check(paths: &Paths) -> anyhow::Result<String> {
-    let kernel = kernel::build(paths, Flavour::Debug)?;
-    let dir = make(paths, Flavour::Debug, &kernel)?;
+    let kernel = kernel::build(paths, Line::V6_12, Flavour::Debug)?;
+    let dir = make(paths, &kernel)?;
     let image = keydisk::make(paths)?.image;
     let ko = kmod::build_kdir(paths, &dir, &image, "headers")?;
     let built = kmod::vermagic(&ko)?;

@@ -1,23 +1,21 @@
 //! `cargo xtask kernel`: the Rust-enabled Linux kernel the module builds against and the
-//! VMs boot, built from Debian's linux-source-6.12 and cached outside the git tree.
+//! VMs boot, of a line (6.12 or 7.2, from Debian's `linux-source-<line>`) and a flavour,
+//! built in `~/.cache/vusbkey/kernel/<line>/<flavour>/`, outside the git tree.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use clap::ValueEnum;
 use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
 use crate::kdir::Toolchain;
+use crate::line::Line;
 use crate::paths::Paths;
-use crate::{progress, setup};
+use crate::{kernel_source, progress, setup};
 
-/// The kernel source tarball from the `linux-source-6.12` package.
-const SOURCE_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
-/// The directory the tarball extracts to.
-const SOURCE_DIR: &str = "linux-source-6.12";
 /// The Rust compiler with `rust-src` (Debian's `rustc-web`); rustup's has none.
 pub(crate) const RUSTC: &str = "/usr/bin/rustc";
 /// The clang the kernel is built with (Debian's `clang-19`, `lld-19`, `llvm-19`).
@@ -43,6 +41,10 @@ impl fmt::Display for Flavour {
 
 /// A built kernel.
 pub(crate) struct Kernel {
+    /// Its line.
+    pub(crate) line: Line,
+    /// Its flavour.
+    pub(crate) flavour: Flavour,
     /// The `O=` build directory, which out-of-tree modules build against.
     pub(crate) build_dir: PathBuf,
 }
@@ -66,10 +68,11 @@ impl Kernel {
     }
 }
 
-/// Builds the kernel of `flavour` unless the cached build matches every input.
-pub(crate) fn build(paths: &Paths, flavour: Flavour) -> anyhow::Result<Kernel> {
+/// Builds the kernel of `line` and `flavour` unless the cached build matches every input.
+pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Result<Kernel> {
+    let what = format!("kernel ({line} {flavour})");
     if setup::needed(paths) {
-        println!("kernel: system packages missing, running setup first");
+        println!("{what}: system packages missing, running setup first");
         setup::run(paths)?;
     }
     // Two `cargo xtask` runs building at once would extract and configure the same trees
@@ -77,87 +80,65 @@ pub(crate) fn build(paths: &Paths, flavour: Flavour) -> anyhow::Result<Kernel> {
     std::fs::create_dir_all(&paths.cache)?;
     let lock = std::fs::File::create(paths.cache.join("kernel.lock"))?;
     if lock.try_lock().is_err() {
-        println!("kernel ({flavour}): another kernel build is running; waiting for it to finish");
+        println!("{what}: another kernel build is running; waiting for it to finish");
         lock.lock()?;
     }
     let sh = Shell::new()?;
-    let source = extract_source(&sh, paths)?;
-    let fragments = fragments(paths, flavour);
-    let key = cache_key(&sh, &fragments)?;
+    let source = kernel_source::extract(&sh, paths, line)?;
+    let fragments = fragments(paths, line, flavour);
+    let key = cache_key(&sh, &source.version, &fragments)?;
     let kernel = Kernel {
-        build_dir: paths.cache.join("kernel").join(flavour.to_string()),
+        line,
+        flavour,
+        build_dir: paths
+            .cache
+            .join("kernel")
+            .join(line.to_string())
+            .join(flavour.to_string()),
     };
+    let package = format!("{} {}", line.package(), source.version);
     let stamp = kernel.build_dir.join(".vusbkey-stamp");
     if kernel.bzimage().exists() && sh.read_file(&stamp).is_ok_and(|s| s == key) {
         println!(
-            "kernel ({flavour}): up to date in {}",
+            "{what}: up to date in {} ({package})",
             kernel.build_dir.display()
         );
         return Ok(kernel);
     }
     println!(
-        "kernel ({flavour}): building Linux in {} -- the first build takes 10-20 minutes on 2 cores",
+        "{what}: building Linux from {package} in {} -- the first build takes 10-20 minutes on 2 cores",
         kernel.build_dir.display()
     );
     sh.create_dir(&kernel.build_dir)?;
-    configure(&sh, &source, &kernel, &fragments)?;
+    configure(&sh, &source.dir, &kernel, &fragments)?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
     let mut make = kernel.make();
-    make.current_dir(&source)
+    make.current_dir(&source.dir)
         .arg(format!("O={}", kernel.build_dir.display()))
         .arg(format!("-j{jobs}"))
         .args(["bzImage", "modules"]);
     let log = kernel.build_dir.join("build.log");
-    progress::run_logged(&format!("kernel ({flavour}) build"), make, &log)?;
+    progress::run_logged(&format!("{what} build"), make, &log)?;
     sh.write_file(&stamp, &key)?;
     Ok(kernel)
 }
 
-/// Extracts the kernel source once per package version.
-fn extract_source(sh: &Shell, paths: &Paths) -> anyhow::Result<PathBuf> {
-    let version = package_version(sh)?;
-    let source = paths.cache.join(SOURCE_DIR);
-    let marker = source.join(".vusbkey-source-version");
-    if sh.read_file(&marker).is_ok_and(|v| v == version) {
-        return Ok(source);
-    }
-    println!("kernel: extracting {SOURCE_TARBALL} ({version})");
-    let staging = paths.cache.join("extracting");
-    if staging.exists() {
-        sh.remove_path(&staging)?;
-    }
-    sh.create_dir(&staging)?;
-    cmd!(sh, "tar -xf {SOURCE_TARBALL} -C {staging}").run()?;
-    if source.exists() {
-        sh.remove_path(&source)?;
-    }
-    std::fs::rename(staging.join(SOURCE_DIR), &source)?;
-    sh.remove_path(&staging)?;
-    sh.write_file(&marker, &version)?;
-    Ok(source)
-}
-
-fn package_version(sh: &Shell) -> anyhow::Result<String> {
-    let format = "-f=${Version}";
-    cmd!(sh, "dpkg-query -W {format} linux-source-6.12")
-        .quiet()
-        .read()
-        .context("linux-source-6.12 is not installed (run `cargo xtask setup`)")
-}
-
-/// The config fragments of a flavour, in merge order.
-fn fragments(paths: &Paths, flavour: Flavour) -> Vec<PathBuf> {
+/// The config fragments of a line and flavour, in merge order: base, flavour, the line's own.
+fn fragments(paths: &Paths, line: Line, flavour: Flavour) -> Vec<PathBuf> {
     let dir = paths.root.join("qemu/kernel");
-    vec![
+    let mut fragments = vec![
         dir.join("base.config"),
         dir.join(format!("{flavour}.config")),
-    ]
+    ];
+    fragments.extend(line.fragment(paths));
+    fragments
 }
 
-/// Hash of everything that changes the kernel build: source version, fragments, toolchain.
-fn cache_key(sh: &Shell, fragments: &[PathBuf]) -> anyhow::Result<String> {
+/// Hash of everything that changes the kernel build: source package version, fragments,
+/// toolchain. (The line is in the version, and each line builds in its own directory.)
+fn cache_key(sh: &Shell, version: &str, fragments: &[PathBuf]) -> anyhow::Result<String> {
     let mut hasher = Sha256::new();
-    hasher.update(package_version(sh)?);
+    hasher.update(version);
     for fragment in fragments {
         hasher.update(sh.read_file(fragment)?);
     }

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
+use clap::ValueEnum;
 use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::kernel::{self, Flavour, Kernel};
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::{kdir, progress};
 
@@ -21,15 +23,16 @@ pub(crate) struct Module {
 }
 
 /// Builds the kernel if needed, then the module against it with `image` compiled in, in
-/// `target/kmod/<flavour>-<variant>/`.
+/// `target/kmod/<line>-<flavour>-<variant>/`.
 pub(crate) fn build(
     paths: &Paths,
+    line: Line,
     flavour: Flavour,
     image: &Path,
     variant: &str,
 ) -> anyhow::Result<Module> {
-    let kernel = kernel::build(paths, flavour)?;
-    let name = format!("{flavour}-{variant}");
+    let kernel = kernel::build(paths, line, flavour)?;
+    let name = format!("{line}-{flavour}-{variant}");
     let ko = compile(paths, kernel.make(), &kernel.build_dir, &name, image)?;
     Ok(Module { kernel, ko })
 }
@@ -43,12 +46,14 @@ pub(crate) fn build_kdir(
     variant: &str,
 ) -> anyhow::Result<PathBuf> {
     let tree = kdir::inspect(dir)?;
-    if !tree.release.starts_with("6.12.") {
+    if Line::of_release(&tree.release).is_none() {
+        let lines: Vec<String> = Line::value_variants().iter().map(Line::to_string).collect();
         println!(
-            "kmod: note: {} is Linux {}; vusbkey's source is written against 6.12's kernel \
-             crate and may not compile there",
+            "kmod: note: {} is Linux {}; vusbkey's source is written for the kernel crates of \
+             Linux {} and may not compile there",
             tree.dir.display(),
-            tree.release
+            tree.release,
+            lines.join(" and ")
         );
     }
     let name = format!("kdir-{}-{variant}", tree.release);

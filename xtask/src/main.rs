@@ -1,17 +1,21 @@
 //! `cargo xtask`: every automation step of vusbkey, from installing the toolchain to
 //! booting the test VMs.
 
+mod apt;
 mod bench;
 mod bench_usbip;
 mod dashboard;
+mod debian_suite;
 mod demo;
 mod ffi_mirror;
 mod headers;
 mod initramfs;
 mod kdir;
 mod kernel;
+mod kernel_source;
 mod keydisk;
 mod kmod;
+mod line;
 mod monitor_bench;
 mod nested_qemu;
 mod paths;
@@ -31,6 +35,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use kernel::Flavour;
+use line::Line;
 
 /// Build, test and demonstrate vusbkey.
 #[derive(Parser)]
@@ -47,22 +52,29 @@ enum Command {
     Setup,
     /// Build the Rust-enabled kernel (cached; a rebuild happens only when inputs change).
     Kernel {
+        /// Which kernel line: 6.12 (the LTS, from the system's apt) or 7.2 (downloaded from
+        /// Debian forky).
+        #[arg(long, value_enum, default_value_t)]
+        line: Line,
         /// Which kernel: `debug` (KASAN, kmemleak, lockdep; used by the tests) or `release`.
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
         /// Also write a distribution-style headers directory (what `linux-headers` and
-        /// `linux-lib-rust` install) to `target/headers/<flavour>/`, for `kmod --kdir`.
+        /// `linux-lib-rust` install) to `target/headers/<line>-<flavour>/`, for `kmod --kdir`.
         #[arg(long)]
         headers: bool,
     },
     /// Build vusbkey.ko out of tree against the chosen kernel, with an image compiled in.
     Kmod {
+        /// Kernel line to build against.
+        #[arg(long, value_enum, default_value_t)]
+        line: Line,
         /// Kernel flavour to build against.
         #[arg(long, value_enum, default_value_t = Flavour::Debug)]
         flavour: Flavour,
         /// Build against this prepared kernel tree or headers directory instead (e.g.
         /// /lib/modules/$(uname -r)/build), with the rustc and C compiler it was built with.
-        #[arg(long, value_name = "DIR", conflicts_with = "flavour")]
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["line", "flavour"])]
         kdir: Option<PathBuf>,
         /// The FAT image to compile in (from `image-builder build`); default: a demo
         /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
@@ -78,8 +90,12 @@ enum Command {
     },
     /// Boot a VM with the module and run guest test suites from `tests/vm/`.
     Vm {
-        /// Project kernel to boot [default: the suite's own (`# vusbkey-flavour:`), else
-        /// debug]; suites on Debian's stock kernel (`stock`) keep it.
+        /// Project kernel line to boot [default: the suite's own (`# vusbkey-line:`), else
+        /// 6.12]; suites on Debian's stock kernel (`stock`) keep it.
+        #[arg(long, value_enum)]
+        line: Option<Line>,
+        /// Project kernel flavour to boot [default: the suite's own (`# vusbkey-flavour:`),
+        /// else debug]; suites on Debian's stock kernel (`stock`) keep it.
         #[arg(long, value_enum)]
         flavour: Option<Flavour>,
         /// Suites to run (file stems in `tests/vm/`); default: all of them.
@@ -115,7 +131,8 @@ enum Command {
         #[arg(long, default_value = "hostile", value_parser = ["hostile", "usbip"])]
         suite: String,
     },
-    /// Run every test: formatting, lints, unit tests, the module build and the VM tests.
+    /// Run every test: formatting, lints, unit tests, the module build and the VM tests,
+    /// then the `kmod` suite's smoke subset on Linux 7.2 (release).
     Test,
     /// The end-to-end demonstration.
     Demo,
@@ -135,14 +152,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let paths = paths::Paths::discover()?;
     match cli.command {
         Command::Setup => setup::run(&paths),
-        Command::Kernel { flavour, headers } => {
-            let kernel = kernel::build(&paths, flavour)?;
+        Command::Kernel {
+            line,
+            flavour,
+            headers,
+        } => {
+            let kernel = kernel::build(&paths, line, flavour)?;
             if headers {
-                headers::make(&paths, flavour, &kernel)?;
+                headers::make(&paths, &kernel)?;
             }
             Ok(())
         }
         Command::Kmod {
+            line,
             flavour,
             kdir,
             image,
@@ -153,7 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             };
             match kdir {
                 Some(dir) => kmod::build_kdir(&paths, &dir, &image, variant).map(drop),
-                None => kmod::build(&paths, flavour, &image, variant).map(drop),
+                None => kmod::build(&paths, line, flavour, &image, variant).map(drop),
             }
         }
         Command::Usbip { image } => {
@@ -164,16 +186,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             usbip::build(&paths, &image, variant).map(drop)
         }
         Command::Vm {
+            line,
             flavour,
             suites,
             kvm,
             timeout,
         } => {
             let options = vm::Options {
+                line,
                 flavour,
                 kvm,
                 timeout: timeout.map(std::time::Duration::from_secs),
-                append: String::new(),
+                ..vm::Options::default()
             };
             let summary = vm::run_suites(&paths, &options, &suites)?;
             summary.finish()
@@ -190,10 +214,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             let options = vm::Options {
                 flavour: Some(Flavour::Debug),
-                kvm: false,
                 // The fault scenarios and the failslab sweep add about 10 minutes.
                 timeout: Some(std::time::Duration::from_secs(minutes * 60 + 1200)),
                 append,
+                ..vm::Options::default()
             };
             vm::run_suites(&paths, &options, &[suite])?.finish()
         }

@@ -3,11 +3,12 @@
 //! there (nothing is installed), and a VM takes the modules its suites load from it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
 
+use crate::apt::Apt;
 use crate::initramfs::Initramfs;
 use crate::paths::Paths;
 use crate::setup;
@@ -150,7 +151,7 @@ pub(crate) fn fetch(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
             sh.remove_path(&dir)?; // an interrupted earlier attempt
         }
         sh.create_dir(&dir)?;
-        let deb = download(sh, &dir, &package, &version)?;
+        let deb = Apt::system().download(sh, &dir, &package, &version)?;
         let unpacking = dir.join("unpacking");
         cmd!(sh, "dpkg-deb -x {deb} {unpacking}").quiet().run()?;
         let release = package
@@ -189,34 +190,8 @@ fn resolve(sh: &Shell) -> anyhow::Result<(String, String)> {
         .read()?;
     let package = image_package(&depends)
         .with_context(|| format!("no kernel among {META_PACKAGE}'s dependencies"))?;
-    let policy = cmd!(sh, "apt-cache policy {package}").quiet().read()?;
-    let version =
-        candidate(&policy).with_context(|| format!("apt has no candidate version of {package}"))?;
-    Ok((package.to_owned(), version.to_owned()))
-}
-
-/// Downloads `package` at `version` into `dir` (apt checks it against the signed archive
-/// index); returns the `.deb`.
-fn download(sh: &Shell, dir: &Path, package: &str, version: &str) -> anyhow::Result<PathBuf> {
-    let _dir = sh.push_dir(dir);
-    // As root, apt would fall back to downloading as root anyway, with a warning, since its
-    // `_apt` user cannot write to a cache under /root.
-    let sandbox = if setup::is_root(sh) {
-        vec!["-o", "APT::Sandbox::User=root"]
-    } else {
-        Vec::new()
-    };
-    cmd!(sh, "apt-get download -q {sandbox...} {package}={version}")
-        .quiet()
-        .run()
-        .with_context(|| format!("apt-get download {package}={version} failed"))?;
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "deb") {
-            return Ok(path);
-        }
-    }
-    bail!("apt-get download left no .deb in {}", dir.display())
+    let version = Apt::system().candidate(sh, package)?;
+    Ok((package.to_owned(), version))
 }
 
 /// `linux-image-6.1.0-57-amd64` from `apt-cache depends linux-image-amd64`.
@@ -227,14 +202,6 @@ fn image_package(depends: &str) -> Option<&str> {
             .strip_prefix("Depends: ")
             .filter(|name| name.starts_with("linux-image-"))
     })
-}
-
-/// The `Candidate:` version of `apt-cache policy PACKAGE`.
-fn candidate(policy: &str) -> Option<&str> {
-    policy
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("Candidate: "))
-        .filter(|version| *version != "(none)")
 }
 
 /// A module's name from its path, as modprobe compares names: `-` and `_` are the same.
@@ -281,13 +248,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_kernel_package_and_version_come_from_apt_cache() {
+    fn the_kernel_package_comes_from_apt_cache_depends() {
         let depends = "linux-image-amd64\n  Depends: linux-image-6.1.0-57-amd64\n";
         assert_eq!(image_package(depends), Some("linux-image-6.1.0-57-amd64"));
         assert_eq!(image_package("linux-image-amd64\n"), None);
-        let policy = "linux-image-6.1.0-57-amd64:\n  Installed: (none)\n  Candidate: 6.1.192-3\n  Version table:\n";
-        assert_eq!(candidate(policy), Some("6.1.192-3"));
-        assert_eq!(candidate("x:\n  Candidate: (none)\n"), None);
     }
 
     #[test]

@@ -1,14 +1,17 @@
 //! A VM test suite: a busybox `sh` script run by the VM's `/init`, and the settings its
 //! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
-//! debug|release|stock`: the kernel its VM boots, `# vusbkey-append: ARGS`: more kernel
-//! command line for its VM).
+//! debug|release|stock` and `# vusbkey-line: 6.12|7.2`: the kernel its VM boots, by
+//! default the project's 6.12 debug kernel, the line only for the project's kernels;
+//! `# vusbkey-append: ARGS`: more kernel command line for its VM).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use clap::ValueEnum;
 
 use crate::kernel::Flavour;
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::vm_kernel::VmKernel;
 
@@ -23,7 +26,7 @@ pub(crate) struct Suite {
     pub(crate) path: PathBuf,
     /// The VM is killed after this.
     pub(crate) timeout: Duration,
-    /// The kernel it runs on (default: the project's debug kernel).
+    /// The kernel it runs on (default: the project's 6.12 debug kernel).
     pub(crate) vm_kernel: VmKernel,
     /// More kernel command line for its VM (default: none).
     pub(crate) append: String,
@@ -89,9 +92,10 @@ struct Header {
 fn header(text: &str) -> anyhow::Result<Header> {
     let mut settings = Header {
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-        vm_kernel: VmKernel::Project(Flavour::Debug),
+        vm_kernel: VmKernel::Project(Line::default(), Flavour::Debug),
         append: String::new(),
     };
+    let mut kernel_line = None;
     for line in text.lines().take_while(|line| line.starts_with('#')) {
         if let Some(secs) = line.strip_prefix("# vusbkey-timeout:") {
             settings.timeout =
@@ -101,9 +105,22 @@ fn header(text: &str) -> anyhow::Result<Header> {
                 Some(kernel) => kernel,
                 None => bail!("bad vusbkey-flavour `{}`", name.trim()),
             };
+        } else if let Some(name) = line.strip_prefix("# vusbkey-line:") {
+            kernel_line = match Line::from_str(name.trim(), false) {
+                Ok(parsed) => Some(parsed),
+                Err(_) => bail!("bad vusbkey-line `{}`", name.trim()),
+            };
         } else if let Some(args) = line.strip_prefix("# vusbkey-append:") {
             settings.append = args.trim().to_owned();
         }
+    }
+    if let Some(line) = kernel_line {
+        settings.vm_kernel = match settings.vm_kernel {
+            VmKernel::Project(_, flavour) => VmKernel::Project(line, flavour),
+            VmKernel::Stock => {
+                bail!("vusbkey-line {line} with the stock kernel, which has no line")
+            }
+        };
     }
     Ok(settings)
 }
@@ -119,7 +136,7 @@ mod tests {
             header(text).unwrap(),
             Header {
                 timeout: Duration::from_secs(3000),
-                vm_kernel: VmKernel::Project(Flavour::Release),
+                vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Release),
                 append: String::new(),
             }
         );
@@ -139,12 +156,35 @@ mod tests {
             header("# plain\n").unwrap(),
             Header {
                 timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
-                vm_kernel: VmKernel::Project(Flavour::Debug),
+                vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Debug),
                 append: String::new(),
             }
         );
         assert!(header("# vusbkey-timeout: soon\n").is_err());
         assert!(header("# vusbkey-flavour: fast\n").is_err());
+    }
+
+    #[test]
+    fn the_line_header_chooses_the_project_kernel_line() {
+        assert_eq!(
+            header("# smoke\n# vusbkey-line: 7.2\n").unwrap().vm_kernel,
+            VmKernel::Project(Line::V7_2, Flavour::Debug)
+        );
+        // In either order with the flavour.
+        assert_eq!(
+            header("# vusbkey-line: 7.2\n# vusbkey-flavour: release\n")
+                .unwrap()
+                .vm_kernel,
+            VmKernel::Project(Line::V7_2, Flavour::Release)
+        );
+        assert_eq!(
+            header("# vusbkey-flavour: release\n# vusbkey-line: 6.12\n")
+                .unwrap()
+                .vm_kernel,
+            VmKernel::Project(Line::V6_12, Flavour::Release)
+        );
+        assert!(header("# vusbkey-line: 6.13\n").is_err());
+        assert!(header("# vusbkey-flavour: stock\n# vusbkey-line: 7.2\n").is_err());
     }
 
     #[test]

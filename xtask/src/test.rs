@@ -1,11 +1,15 @@
 //! `cargo xtask test`: formatting, lints, unit tests, the monitor's dashboard in a real
-//! browser, the module build against a headers directory and the VM suites, ending with
-//! one `N passed, M failed` line.
+//! browser, the module build against a headers directory, the VM suites, and the `kmod`
+//! suite's smoke subset again on the project's Linux 7.2 (release), ending with one
+//! `N passed, M failed` line.
 
+use std::process::Command;
+
+use crate::kernel::Flavour;
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
 use crate::{dashboard, ffi_mirror, headers, setup, vm};
-use std::process::Command;
 
 /// Host-side steps, each one check: name and cargo arguments.
 const CARGO_STEPS: &[(&str, &[&str])] = &[
@@ -55,18 +59,30 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     add_host_check(&mut summary, dashboard::check(paths));
     println!("test: kmod/ffi.rs against kmod/shim.h (bindgen and syn)");
     add_host_check(&mut summary, ffi_mirror::check(paths));
-    println!("test: vusbkey.ko against the debug kernel's headers directory (kmod --kdir)");
+    println!("test: vusbkey.ko against the 6.12 debug kernel's headers directory (kmod --kdir)");
     add_host_check(&mut summary, headers::check(paths));
-    let options = vm::Options {
-        flavour: None,
-        kvm: false,
-        timeout: None,
-        append: String::new(),
+    let all = vm::run_suites(paths, &vm::Options::default(), &[]);
+    add_vm_checks(&mut summary, "vm", all);
+    println!("test: the kmod smoke subset on Linux 7.2 (release)");
+    let smoke = vm::Options {
+        line: Some(Line::V7_2),
+        flavour: Some(Flavour::Release),
+        append: "vusbkey.kmod=smoke".to_owned(),
+        name_suffix: "-7.2".to_owned(),
+        ..vm::Options::default()
     };
-    match vm::run_suites(paths, &options, &[]) {
+    let kmod_7_2 = vm::run_suites(paths, &smoke, &["kmod".to_owned()]);
+    add_vm_checks(&mut summary, "kmod-7.2", kmod_7_2);
+    summary.finish()
+}
+
+/// Records the checks of a VM run, or its failure to build or boot as a failed check of
+/// `suite`.
+fn add_vm_checks(summary: &mut Summary, suite: &str, run: anyhow::Result<Summary>) {
+    match run {
         Ok(vm_summary) => summary.checks.extend(vm_summary.checks),
         Err(e) => summary.add(
-            "vm",
+            suite,
             Check {
                 passed: false,
                 name: "build-and-boot".to_owned(),
@@ -74,7 +90,6 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
             },
         ),
     }
-    summary.finish()
 }
 
 /// Prints a host-side check's verdict and records it.

@@ -16,10 +16,11 @@ use crate::initramfs::Initramfs;
 use crate::kernel::{self, Flavour, Kernel};
 use crate::keydisk::{self, KeyDisk};
 use crate::kmod;
+use crate::line::Line;
 use crate::nested_qemu;
 use crate::paths::Paths;
 use crate::progress::elapsed;
-use crate::results::{self, Check, Line, Metric, Summary};
+use crate::results::{self, Check, Metric, Summary};
 use crate::stock::{self, StockKernel};
 use crate::suite::Suite;
 use crate::usbip;
@@ -55,7 +56,10 @@ const USB_IDS: &str = "/usr/share/misc/usb.ids";
 const VMTOOLS: &[&str] = &["diskread", "elapsed", "hostile"];
 
 /// How to run the VMs.
+#[derive(Default)]
 pub(crate) struct Options {
+    /// Project kernel line to boot, overriding each suite's own (stock suites keep theirs).
+    pub(crate) line: Option<Line>,
     /// Project kernel flavour to boot, overriding each suite's own (stock suites keep theirs).
     pub(crate) flavour: Option<Flavour>,
     /// KVM instead of TCG.
@@ -64,6 +68,9 @@ pub(crate) struct Options {
     pub(crate) timeout: Option<Duration>,
     /// More kernel command line for every VM (settings the suites read from /proc/cmdline).
     pub(crate) append: String,
+    /// Appended to each suite's name in messages and results (e.g. `-7.2`), so that the
+    /// checks of a suite run again on another kernel stay apart from its first run's.
+    pub(crate) name_suffix: String,
 }
 
 /// Builds everything, then boots one VM per suite (all of `tests/vm/` when `names` is
@@ -82,10 +89,10 @@ pub(crate) fn run_suites(
             .collect::<anyhow::Result<Vec<_>>>()?
     };
     let mut summary = Summary::default();
-    for vm_kernel in VmKernel::ALL {
+    for vm_kernel in VmKernel::all() {
         let group: Vec<&Suite> = suites
             .iter()
-            .filter(|suite| suite.vm_kernel.overridden(options.flavour) == vm_kernel)
+            .filter(|suite| suite.vm_kernel.overridden(options.line, options.flavour) == vm_kernel)
             .collect();
         if group.is_empty() {
             continue;
@@ -93,10 +100,13 @@ pub(crate) fn run_suites(
         let dir = paths.target().join("vm").join(vm_kernel.to_string());
         let initrd = dir.join("initramfs.cpio.gz");
         let kernel = match vm_kernel {
-            VmKernel::Project(flavour) => test_initramfs(paths, flavour, &dir, &initrd, &group)?,
+            VmKernel::Project(line, flavour) => {
+                test_initramfs(paths, line, flavour, &dir, &initrd, &group)?
+            }
             VmKernel::Stock => stock_initramfs(paths, &dir, &initrd, &group)?,
         };
         for suite in group {
+            let name = format!("{}{}", suite.name, options.name_suffix);
             let boot = Boot {
                 kernel: kernel.clone(),
                 vm_kernel,
@@ -110,8 +120,8 @@ pub(crate) fn run_suites(
                 uuid: None,
                 timeout: options.timeout.unwrap_or(suite.timeout),
             };
-            for check in boot.run(&suite.name, options.kvm)?.checks {
-                summary.add(&suite.name, check);
+            for check in boot.run(&name, options.kvm)?.checks {
+                summary.add(&name, check);
             }
         }
     }
@@ -121,9 +131,10 @@ pub(crate) fn run_suites(
 /// Builds the test VM's initramfs at `out` and returns the kernel to boot with it. It holds
 /// the init, test library and suites, the module with the demo image (and one with the
 /// token altered), the image itself, the reference device, sg3-utils, and for the
-/// end-to-end suite QEMU with a guest VM (release kernel, initramfs with the agent).
+/// end-to-end suite QEMU with a guest VM (6.12 release kernel, initramfs with the agent).
 fn test_initramfs(
     paths: &Paths,
+    line: Line,
     flavour: Flavour,
     dir: &Path,
     out: &Path,
@@ -131,8 +142,8 @@ fn test_initramfs(
 ) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
     let keys = keydisk::make(paths)?;
-    let module = kmod::build(paths, flavour, &keys.image, "demo")?;
-    let tampered = kmod::build(paths, flavour, &keys.tampered, "tampered")?;
+    let module = kmod::build(paths, line, flavour, &keys.image, "demo")?;
+    let tampered = kmod::build(paths, line, flavour, &keys.tampered, "tampered")?;
 
     let initramfs = base_initramfs(paths, &module.kernel, &dir.join("initramfs"))?;
     add_host_role(paths, &keys, dir, &initramfs)?;
@@ -150,7 +161,7 @@ fn test_initramfs(
 }
 
 /// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
-/// (release kernel, initramfs with the agent) to start with the key disk attached.
+/// (6.12 release kernel, initramfs with the agent) to start with the key disk attached.
 fn add_host_role(
     paths: &Paths,
     keys: &KeyDisk,
@@ -163,9 +174,9 @@ fn add_host_role(
     // The host's monitor of the guests' agents.
     let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
     initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
-    // Guests run the release kernel: the code under test is in the host VM, and a debug
-    // kernel under nested emulation boots several times slower.
-    let guest_kernel = kernel::build(paths, Flavour::Release)?;
+    // Guests run the 6.12 release kernel, whatever the host VM's: the code under test is in
+    // the host VM, and a debug kernel under nested emulation boots several times slower.
+    let guest_kernel = kernel::build(paths, Line::V6_12, Flavour::Release)?;
     let guest_initrd = dir.join("guest-initramfs.cpio.gz");
     guest_initramfs(paths, keys, &dir.join("guest-initramfs"))?.pack(&sh, &guest_initrd)?;
     initramfs.add_file(&guest_kernel.bzimage(), "vusbkey/guest/bzImage", 0o644)?;
@@ -406,15 +417,15 @@ impl Boot {
                 Ok(line) => {
                     writeln!(log, "{line}")?;
                     match results::parse(&line) {
-                        Line::Check(check) => {
+                        results::Line::Check(check) => {
                             let verdict = if check.passed { "ok  " } else { "FAIL" };
                             println!("  {verdict} {what}/{} {}", check.name, check.detail);
                             checks.push(check);
                         }
-                        Line::Done(count) => done = Some(count),
-                        Line::Progress(text) => println!("  {text}"),
-                        Line::Metric(metric) => report.metrics.push(metric),
-                        Line::Other => {}
+                        results::Line::Done(count) => done = Some(count),
+                        results::Line::Progress(text) => println!("  {text}"),
+                        results::Line::Metric(metric) => report.metrics.push(metric),
+                        results::Line::Other => {}
                     }
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {

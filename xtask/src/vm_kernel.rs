@@ -1,51 +1,66 @@
-//! Which kernel a test VM boots: one of the project's own builds, with `vusbkey.ko` built
-//! for it, or Debian's stock kernel, which has no Rust and gets no module.
+//! Which kernel a test VM boots: one of the project's own builds (a line and a flavour),
+//! with `vusbkey.ko` built for it, or Debian's stock kernel, which has no Rust and gets no
+//! module.
 
 use std::fmt;
 
 use clap::ValueEnum;
 
 use crate::kernel::Flavour;
+use crate::line::Line;
 
-/// The kernel of a VM, as a suite declares it (`# vusbkey-flavour: debug|release|stock`).
+/// The kernel of a VM, as a suite declares it (`# vusbkey-flavour: debug|release|stock`,
+/// `# vusbkey-line: 6.12|7.2`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum VmKernel {
-    /// The project's Rust-enabled kernel of this flavour.
-    Project(Flavour),
+    /// The project's Rust-enabled kernel of this line and flavour.
+    Project(Line, Flavour),
     /// Debian 12's `linux-image-amd64`, as `cargo xtask setup` unpacked it.
     Stock,
 }
 
 impl VmKernel {
-    /// Every kernel, in the order their suites run.
-    pub(crate) const ALL: [Self; 3] = [
-        Self::Project(Flavour::Debug),
-        Self::Project(Flavour::Release),
-        Self::Stock,
-    ];
+    /// Every kernel, in the order their suites run: the project's, line by line, then stock.
+    pub(crate) fn all() -> Vec<Self> {
+        let mut all: Vec<Self> = Line::value_variants()
+            .iter()
+            .flat_map(|&line| {
+                Flavour::value_variants()
+                    .iter()
+                    .map(move |&flavour| Self::Project(line, flavour))
+            })
+            .collect();
+        all.push(Self::Stock);
+        all
+    }
 
-    /// Parses a suite header's value.
+    /// Parses a `# vusbkey-flavour:` value; a project flavour is on the default line.
     pub(crate) fn parse(name: &str) -> Option<Self> {
         match name {
             "stock" => Some(Self::Stock),
-            _ => Flavour::from_str(name, false).ok().map(Self::Project),
+            _ => Flavour::from_str(name, false)
+                .ok()
+                .map(|flavour| Self::Project(Line::default(), flavour)),
         }
     }
 
-    /// The kernel to boot when `--flavour` chooses among the project's kernels: it replaces
-    /// a project kernel, and leaves a stock suite on the stock kernel.
-    pub(crate) fn overridden(self, flavour: Option<Flavour>) -> Self {
-        match (self, flavour) {
-            (Self::Project(_), Some(flavour)) => Self::Project(flavour),
-            _ => self,
+    /// The kernel to boot when `--line` and `--flavour` choose among the project's kernels:
+    /// each replaces its part of a project kernel, and a stock suite stays on the stock kernel.
+    pub(crate) fn overridden(self, line: Option<Line>, flavour: Option<Flavour>) -> Self {
+        match self {
+            Self::Project(own_line, own_flavour) => {
+                Self::Project(line.unwrap_or(own_line), flavour.unwrap_or(own_flavour))
+            }
+            Self::Stock => self,
         }
     }
 }
 
 impl fmt::Display for VmKernel {
+    /// `6.12-debug`, `7.2-release`, `stock`: also the name of its VMs' directory.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Project(flavour) => flavour.fmt(f),
+            Self::Project(line, flavour) => write!(f, "{line}-{flavour}"),
             Self::Stock => f.write_str("stock"),
         }
     }
@@ -56,24 +71,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_parse_and_print_alike() {
-        for kernel in VmKernel::ALL {
-            assert_eq!(VmKernel::parse(&kernel.to_string()), Some(kernel));
-        }
+    fn every_line_and_flavour_has_its_own_name() {
+        let names: Vec<String> = VmKernel::all().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "6.12-debug",
+                "6.12-release",
+                "7.2-debug",
+                "7.2-release",
+                "stock"
+            ]
+        );
+    }
+
+    #[test]
+    fn flavour_names_parse_on_the_default_line() {
+        assert_eq!(
+            VmKernel::parse("debug"),
+            Some(VmKernel::Project(Line::V6_12, Flavour::Debug))
+        );
+        assert_eq!(
+            VmKernel::parse("release"),
+            Some(VmKernel::Project(Line::V6_12, Flavour::Release))
+        );
+        assert_eq!(VmKernel::parse("stock"), Some(VmKernel::Stock));
         assert_eq!(VmKernel::parse("fast"), None);
     }
 
     #[test]
-    fn the_flavour_option_leaves_stock_suites_alone() {
+    fn the_line_and_flavour_options_leave_stock_suites_alone() {
+        let debug = VmKernel::Project(Line::V6_12, Flavour::Debug);
         let release = Some(Flavour::Release);
         assert_eq!(
-            VmKernel::Project(Flavour::Debug).overridden(release),
-            VmKernel::Project(Flavour::Release)
+            debug.overridden(None, release),
+            VmKernel::Project(Line::V6_12, Flavour::Release)
         );
-        assert_eq!(VmKernel::Stock.overridden(release), VmKernel::Stock);
         assert_eq!(
-            VmKernel::Project(Flavour::Debug).overridden(None),
-            VmKernel::Project(Flavour::Debug)
+            debug.overridden(Some(Line::V7_2), None),
+            VmKernel::Project(Line::V7_2, Flavour::Debug)
         );
+        assert_eq!(
+            debug.overridden(Some(Line::V7_2), release),
+            VmKernel::Project(Line::V7_2, Flavour::Release)
+        );
+        assert_eq!(
+            VmKernel::Stock.overridden(Some(Line::V7_2), release),
+            VmKernel::Stock
+        );
+        assert_eq!(debug.overridden(None, None), debug);
     }
 }
