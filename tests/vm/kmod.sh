@@ -138,7 +138,7 @@ fi
 echo 0 > $PDEV/connected
 check kmod-unplug-gone wait_for 10 no_disk vusbkey
 check kmod-unplug-attr attr_is $PDEV/connected 0
-check kmod-unplug-no-usb-dev no_usb_dev 1209 0001
+check kmod-unplug-no-usb-dev wait_for 10 no_usb_dev 1209 0001
 echo 1 > $PDEV/connected
 check kmod-replug-back wait_for 10 disk_of vusbkey
 sd=$(disk_of vusbkey)

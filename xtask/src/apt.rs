@@ -1,6 +1,6 @@
 //! apt, asked about packages without installing them: with the system's configuration, or
-//! with a private one (`-c FILE`, see `debian_suite`). A package's candidate version, and
-//! its `.deb` downloaded (apt checks it against the signed archive index).
+//! with a private one (`-c FILE`, see `debian_suite`). A package's candidate version, what
+//! it depends on, and its `.deb` downloaded (apt checks it against the signed archive index).
 
 use std::path::{Path, PathBuf};
 
@@ -49,6 +49,19 @@ impl Apt {
             .with_context(|| format!("apt has no candidate version of {package}"))
     }
 
+    /// The packages `package` depends on (`Depends:` lines of `apt-cache depends`, each
+    /// alternative included, virtual packages as `<name>`).
+    pub(crate) fn depends(&self, sh: &Shell, package: &str) -> anyhow::Result<Vec<String>> {
+        let listing = self
+            .cmd(sh, "apt-cache")
+            .args(["depends", package])
+            .quiet()
+            .ignore_stderr()
+            .read()
+            .with_context(|| format!("apt-cache depends {package} failed"))?;
+        Ok(depends(&listing).map(str::to_owned).collect())
+    }
+
     /// Downloads `package` at `version` into `dir`; returns the `.deb`.
     pub(crate) fn download(
         &self,
@@ -90,14 +103,39 @@ fn candidate(policy: &str) -> Option<&str> {
         .filter(|version| *version != "(none)")
 }
 
+/// The packages of the `Depends:` lines of `apt-cache depends PACKAGE`.
+fn depends(listing: &str) -> impl Iterator<Item = &str> {
+    listing.lines().filter_map(|line| {
+        line.trim()
+            .trim_start_matches('|')
+            .strip_prefix("Depends: ")
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::candidate;
+    use super::{candidate, depends};
 
     #[test]
     fn the_candidate_version_comes_from_apt_cache_policy() {
         let policy = "linux-image-6.1.0-57-amd64:\n  Installed: (none)\n  Candidate: 6.1.192-3\n  Version table:\n";
         assert_eq!(candidate(policy), Some("6.1.192-3"));
         assert_eq!(candidate("x:\n  Candidate: (none)\n"), None);
+    }
+
+    #[test]
+    fn dependencies_come_from_apt_cache_depends() {
+        let listing =
+            "linux-image-7.2.12+deb14-amd64\n  PreDepends: linux-base\n |Depends: dracut\n  \
+                       Depends: <linux-initramfs-tool>\n    dracut\n  \
+                       Depends: linux-binary-7.2.12+deb14-amd64\n  Recommends: apparmor\n";
+        assert_eq!(
+            depends(listing).collect::<Vec<_>>(),
+            [
+                "dracut",
+                "<linux-initramfs-tool>",
+                "linux-binary-7.2.12+deb14-amd64"
+            ]
+        );
     }
 }

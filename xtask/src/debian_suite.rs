@@ -38,11 +38,8 @@ pub(crate) fn update(sh: &Shell, paths: &Paths, suite: &str) -> anyhow::Result<A
         sh.create_dir(dir.join(sub))?;
     }
     let sources = dir.join("sources.list");
-    let mirror = mirror(sh);
-    sh.write_file(
-        &sources,
-        format!("deb [signed-by={KEYRING}] {mirror} {suite} main\n"),
-    )?;
+    let line = sources_line(sh, suite);
+    sh.write_file(&sources, format!("{line}\n"))?;
     let status = dir.join("status");
     if !status.exists() {
         sh.write_file(&status, "")?;
@@ -58,10 +55,13 @@ pub(crate) fn update(sh: &Shell, paths: &Paths, suite: &str) -> anyhow::Result<A
         .quiet()
         .ignore_stdout()
         .run()
-        .with_context(|| {
-            format!("cannot update the package lists of Debian {suite} from {mirror}")
-        })?;
+        .with_context(|| format!("cannot update the package lists of Debian {suite} ({line})"))?;
     Ok(apt)
+}
+
+/// The `sources.list` line of `suite` (also what `mmdebstrap` makes a build root from).
+pub(crate) fn sources_line(sh: &Shell, suite: &str) -> String {
+    format!("deb [signed-by={KEYRING}] {} {suite} main", mirror(sh))
 }
 
 /// The private configuration: every file apt reads or writes under `dir`.
@@ -73,15 +73,15 @@ fn config_text(dir: &Path, sources: &Path, root: bool) -> String {
          Dir::State::Lists \"{}\";\n\
          Dir::State::status \"{}\";\n\
          Dir::Cache \"{}\";\n\
-         Acquire::Languages \"none\";\n\
-         Acquire::Check-Valid-Until \"false\";\n",
+         Acquire::Languages \"none\";\n",
         sources.display(),
         path("lists"),
         path("status"),
         path("cache"),
     );
-    // `Check-Valid-Until` above: a mirror that is a snapshot serves Release files past their
-    // `Valid-Until` date (forky's here is weeks past it); their signatures are still checked.
+    // Everything else comes from the system's apt configuration, which apt still reads, e.g.
+    // `Acquire::Check-Valid-Until "false"` where the mirror is a snapshot whose `Release`
+    // files are past their date (forky's here is weeks past it).
     for target in DISABLED_TARGETS {
         text.push_str(&format!(
             "Acquire::IndexTargets::deb::{target}::DefaultEnabled \"false\";\n"

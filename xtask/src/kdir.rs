@@ -138,7 +138,7 @@ pub(crate) fn inspect(dir: &Path) -> anyhow::Result<Tree> {
 }
 
 /// `CONFIG_NAME=value` lines of `auto.conf` (strings bare) or `.config` (strings quoted).
-fn parse_config(text: &str) -> BTreeMap<&str, &str> {
+pub(crate) fn parse_config(text: &str) -> BTreeMap<&str, &str> {
     text.lines()
         .filter(|line| line.starts_with("CONFIG_"))
         .filter_map(|line| line.split_once('='))

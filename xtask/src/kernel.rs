@@ -75,14 +75,7 @@ pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Resu
         println!("{what}: system packages missing, running setup first");
         setup::run(paths)?;
     }
-    // Two `cargo xtask` runs building at once would extract and configure the same trees
-    // together and corrupt them: the second waits, then finds its kernel up to date.
-    std::fs::create_dir_all(&paths.cache)?;
-    let lock = std::fs::File::create(paths.cache.join("kernel.lock"))?;
-    if lock.try_lock().is_err() {
-        println!("{what}: another kernel build is running; waiting for it to finish");
-        lock.lock()?;
-    }
+    let _lock = lock(paths, &what)?;
     let sh = Shell::new()?;
     let source = kernel_source::extract(&sh, paths, line)?;
     let fragments = fragments(paths, line, flavour);
@@ -121,6 +114,19 @@ pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Resu
     progress::run_logged(&format!("{what} build"), make, &log)?;
     sh.write_file(&stamp, &key)?;
     Ok(kernel)
+}
+
+/// Waits until no other `cargo xtask` run builds a kernel or a tree in the cache, and holds
+/// that off until the returned file is dropped: two runs at once would extract and configure
+/// the same trees together and corrupt them (the second waits, then finds them up to date).
+pub(crate) fn lock(paths: &Paths, what: &str) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(&paths.cache)?;
+    let lock = std::fs::File::create(paths.cache.join("kernel.lock"))?;
+    if lock.try_lock().is_err() {
+        println!("{what}: another kernel build is running; waiting for it to finish");
+        lock.lock()?;
+    }
+    Ok(lock)
 }
 
 /// The config fragments of a line and flavour, in merge order: base, flavour, the line's own.

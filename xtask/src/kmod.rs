@@ -62,7 +62,7 @@ pub(crate) fn build_kdir(
 
 /// Copies `kmod/` to `target/kmod/<name>/` with `image` and its hash, and runs `make`
 /// (carrying the toolchain) `-C kdir M=... modules` there; returns `vusbkey.ko`.
-fn compile(
+pub(crate) fn compile(
     paths: &Paths,
     mut make: Command,
     kdir: &Path,

@@ -4,9 +4,14 @@
 mod apt;
 mod bench;
 mod bench_usbip;
+mod build_root;
+mod chroot;
 mod dashboard;
 mod debian_suite;
 mod demo;
+mod distro_kernel;
+mod distro_kmod;
+mod distro_vm;
 mod ffi_mirror;
 mod headers;
 mod initramfs;
@@ -21,6 +26,7 @@ mod nested_qemu;
 mod paths;
 mod progress;
 mod results;
+mod rust_symbols;
 mod setup;
 mod simulated_vms;
 mod stock;
@@ -47,8 +53,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install the system packages and tools the build needs, and fetch Debian's stock
-    /// kernel for the stock-kernel VMs (idempotent; needs root).
+    /// Install the system packages and tools the build needs, fetch Debian's stock kernel
+    /// for the stock-kernel VMs, and Debian forky's kernel with a build root for it for the
+    /// `distro` VMs (idempotent; needs root).
     Setup,
     /// Build the Rust-enabled kernel (cached; a rebuild happens only when inputs change).
     Kernel {
@@ -91,11 +98,11 @@ enum Command {
     /// Boot a VM with the module and run guest test suites from `tests/vm/`.
     Vm {
         /// Project kernel line to boot [default: the suite's own (`# vusbkey-line:`), else
-        /// 6.12]; suites on Debian's stock kernel (`stock`) keep it.
+        /// 6.12]; suites on Debian's kernels (`stock`, `distro`) keep theirs.
         #[arg(long, value_enum)]
         line: Option<Line>,
         /// Project kernel flavour to boot [default: the suite's own (`# vusbkey-flavour:`),
-        /// else debug]; suites on Debian's stock kernel (`stock`) keep it.
+        /// else debug]; suites on Debian's kernels (`stock`, `distro`) keep theirs.
         #[arg(long, value_enum)]
         flavour: Option<Flavour>,
         /// Suites to run (file stems in `tests/vm/`); default: all of them.
@@ -131,8 +138,9 @@ enum Command {
         #[arg(long, default_value = "hostile", value_parser = ["hostile", "usbip"])]
         suite: String,
     },
-    /// Run every test: formatting, lints, unit tests, the module build and the VM tests,
-    /// then the `kmod` suite's smoke subset on Linux 7.2 (release).
+    /// Run every test: formatting, lints, unit tests, the module build and the VM tests
+    /// (with `distro`, the module on Debian forky's own kernel), then the `kmod` suite's
+    /// smoke subset on Linux 7.2 (release).
     Test,
     /// The end-to-end demonstration.
     Demo,

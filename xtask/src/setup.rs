@@ -1,5 +1,6 @@
-//! `cargo xtask setup`: installs the system packages and tools and fetches Debian's stock
-//! kernel, skipping what is present.
+//! `cargo xtask setup`: installs the system packages and tools, fetches Debian's stock
+//! kernel, and Debian forky's kernel with the build root that builds modules for it,
+//! skipping what is present.
 
 use std::path::PathBuf;
 
@@ -7,7 +8,7 @@ use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
 
 use crate::paths::Paths;
-use crate::stock;
+use crate::{distro_kmod, stock};
 
 /// Debian packages the build and the tests need (see TOOLCHAIN.md for why each is there).
 const PACKAGES: &[&str] = &[
@@ -39,6 +40,8 @@ const PACKAGES: &[&str] = &[
     "chromium",
     // USB/IP tools (`usbip attach`, `usbip port`) for the VMs on Debian's stock kernel.
     "usbip",
+    // The build root for Debian forky's kernel (the `distro` VM suite).
+    "mmdebstrap",
 ];
 
 /// bindgen version the kernel build uses (6.12 needs >= 0.65.1; Debian's is older).
@@ -58,7 +61,15 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         install_packages(&sh, &missing)?;
     }
     stock::fetch(&sh, paths)?;
-    install_bindgen(&sh)
+    install_bindgen(&sh)?;
+    // Only the `distro` suite needs these, and it tries again itself: not a reason to fail.
+    if let Err(error) = distro_kmod::setup(paths) {
+        println!(
+            "setup: note: Debian forky's kernel or its build root is not ready (the `distro` \
+             VM suite will try again): {error:#}"
+        );
+    }
+    Ok(())
 }
 
 /// Whether `setup` has anything left to do (cheap enough to ask before every command).

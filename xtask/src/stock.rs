@@ -3,7 +3,7 @@
 //! there (nothing is installed), and a VM takes the modules its suites load from it.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use xshell::{cmd, Shell};
@@ -60,30 +60,56 @@ impl StockKernel {
         self.root.join("lib/modules").join(&self.release)
     }
 
-    /// Adds `names` and every module they depend on under `/lib/modules/<release>/`, with a
-    /// `modules.dep` of just those and the kernel's `modules.builtin`, so that busybox
-    /// `modprobe NAME` loads a module with its dependencies.
+    /// Adds `names` and every module they depend on (see [`add_modules`]).
     pub(crate) fn add_modules(&self, initramfs: &Initramfs, names: &[&str]) -> anyhow::Result<()> {
-        let dir = self.modules_dir();
-        let read = |file: &str| {
-            std::fs::read_to_string(dir.join(file))
-                .with_context(|| format!("reading {file} of the stock kernel"))
-        };
-        let modules_dep = read("modules.dep")?;
-        let chosen = closure(&modules_dep, &read("modules.builtin")?, names)?;
-        let guest_dir = format!("lib/modules/{}", self.release);
-        let mut dep = String::new();
-        for (module, deps) in &chosen {
-            initramfs.add_file(&dir.join(module), &format!("{guest_dir}/{module}"), 0o644)?;
-            dep.push_str(&format!("{module}: {}\n", deps.join(" ")));
-        }
-        initramfs.add_bytes(&format!("{guest_dir}/modules.dep"), dep.as_bytes(), 0o644)?;
-        initramfs.add_file(
-            &dir.join("modules.builtin"),
-            &format!("{guest_dir}/modules.builtin"),
-            0o644,
-        )
+        add_modules(initramfs, &self.modules_dir(), &self.release, names)
     }
+}
+
+/// Adds `names` of the kernel `release`, whose modules are in `dir` (with `modules.dep` and
+/// `modules.builtin`, as a Debian kernel package installs them), and every module they
+/// depend on under `/lib/modules/<release>/`, with a `modules.dep` of just those and the
+/// kernel's `modules.builtin`, so that busybox `modprobe NAME` loads a module with its
+/// dependencies. Compressed modules (`.ko.xz`, as Debian forky ships them) are decompressed:
+/// busybox loads plain ones only.
+pub(crate) fn add_modules(
+    initramfs: &Initramfs,
+    dir: &Path,
+    release: &str,
+    names: &[&str],
+) -> anyhow::Result<()> {
+    let read = |file: &str| {
+        std::fs::read_to_string(dir.join(file))
+            .with_context(|| format!("reading {file} of the kernel {release}"))
+    };
+    let modules_dep = read("modules.dep")?;
+    let chosen = closure(&modules_dep, &read("modules.builtin")?, names)?;
+    let guest_dir = format!("lib/modules/{release}");
+    let sh = Shell::new()?;
+    let mut dep = String::new();
+    for (module, deps) in &chosen {
+        let plain = uncompressed(module);
+        let source = dir.join(module);
+        let guest = format!("{guest_dir}/{plain}");
+        if plain == *module {
+            initramfs.add_file(&source, &guest, 0o644)?;
+        } else {
+            let bytes = cmd!(sh, "xz -dc {source}")
+                .quiet()
+                .output()
+                .with_context(|| format!("decompressing {}", source.display()))?
+                .stdout;
+            initramfs.add_bytes(&guest, &bytes, 0o644)?;
+        }
+        let deps: Vec<&str> = deps.iter().map(|dep| uncompressed(dep)).collect();
+        dep.push_str(&format!("{plain}: {}\n", deps.join(" ")));
+    }
+    initramfs.add_bytes(&format!("{guest_dir}/modules.dep"), dep.as_bytes(), 0o644)?;
+    initramfs.add_file(
+        &dir.join("modules.builtin"),
+        &format!("{guest_dir}/modules.builtin"),
+        0o644,
+    )
 }
 
 /// The stock kernel `setup` fetched; runs setup first when it has not.
@@ -184,30 +210,25 @@ pub(crate) fn fetch(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
 
 /// The kernel package `linux-image-amd64` depends on, and the version apt would install.
 fn resolve(sh: &Shell) -> anyhow::Result<(String, String)> {
-    let depends = cmd!(sh, "apt-cache depends {META_PACKAGE}")
-        .quiet()
-        .ignore_stderr()
-        .read()?;
-    let package = image_package(&depends)
+    let apt = Apt::system();
+    let package = apt
+        .depends(sh, META_PACKAGE)?
+        .into_iter()
+        .find(|name| name.starts_with("linux-image-"))
         .with_context(|| format!("no kernel among {META_PACKAGE}'s dependencies"))?;
-    let version = Apt::system().candidate(sh, package)?;
-    Ok((package.to_owned(), version))
+    let version = apt.candidate(sh, &package)?;
+    Ok((package, version))
 }
 
-/// `linux-image-6.1.0-57-amd64` from `apt-cache depends linux-image-amd64`.
-fn image_package(depends: &str) -> Option<&str> {
-    depends.lines().find_map(|line| {
-        line.trim()
-            .trim_start_matches('|')
-            .strip_prefix("Depends: ")
-            .filter(|name| name.starts_with("linux-image-"))
-    })
+/// A module's path without its compression suffix: `fat.ko.xz` -> `fat.ko`.
+fn uncompressed(path: &str) -> &str {
+    path.strip_suffix(".xz").unwrap_or(path)
 }
 
 /// A module's name from its path, as modprobe compares names: `-` and `_` are the same.
 fn module_name(path: &str) -> Option<String> {
     let file = path.rsplit('/').next()?;
-    Some(file.strip_suffix(".ko")?.replace('-', "_"))
+    Some(uncompressed(file).strip_suffix(".ko")?.replace('-', "_"))
 }
 
 /// The modules to ship for `names`: each with its `modules.dep` line (the line already lists
@@ -234,7 +255,7 @@ fn closure<'a>(
             continue;
         }
         let Some((module, deps)) = lines.get(&name) else {
-            bail!("the stock kernel has no module `{name}` (not in modules.dep, not built in)");
+            bail!("the kernel has no module `{name}` (not in modules.dep, not built in)");
         };
         if chosen.insert(*module, deps.clone()).is_none() {
             wanted.extend(deps.iter().filter_map(|dep| module_name(dep)));
@@ -246,13 +267,6 @@ fn closure<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_kernel_package_comes_from_apt_cache_depends() {
-        let depends = "linux-image-amd64\n  Depends: linux-image-6.1.0-57-amd64\n";
-        assert_eq!(image_package(depends), Some("linux-image-6.1.0-57-amd64"));
-        assert_eq!(image_package("linux-image-amd64\n"), None);
-    }
 
     #[test]
     fn modules_come_with_their_dependencies_and_built_ins_with_none() {
@@ -279,5 +293,20 @@ mod tests {
             ]
         );
         assert!(closure(dep, builtin, &["g_mass_storage"]).is_err());
+    }
+
+    #[test]
+    fn compressed_modules_have_the_names_of_plain_ones() {
+        let dep = "kernel/fs/fat/vfat.ko.xz: kernel/fs/fat/fat.ko.xz\nkernel/fs/fat/fat.ko.xz:\n";
+        let chosen = closure(dep, "", &["vfat"]).unwrap();
+        assert_eq!(
+            chosen.keys().copied().collect::<Vec<_>>(),
+            ["kernel/fs/fat/fat.ko.xz", "kernel/fs/fat/vfat.ko.xz"]
+        );
+        assert_eq!(
+            uncompressed("kernel/fs/fat/fat.ko.xz"),
+            "kernel/fs/fat/fat.ko"
+        );
+        assert_eq!(uncompressed("kernel/fs/fat/fat.ko"), "kernel/fs/fat/fat.ko");
     }
 }

@@ -1,6 +1,6 @@
 //! A VM test suite: a busybox `sh` script run by the VM's `/init`, and the settings its
 //! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
-//! debug|release|stock` and `# vusbkey-line: 6.12|7.2`: the kernel its VM boots, by
+//! debug|release|stock|distro` and `# vusbkey-line: 6.12|7.2`: the kernel its VM boots, by
 //! default the project's 6.12 debug kernel, the line only for the project's kernels;
 //! `# vusbkey-append: ARGS`: more kernel command line for its VM).
 
@@ -117,8 +117,8 @@ fn header(text: &str) -> anyhow::Result<Header> {
     if let Some(line) = kernel_line {
         settings.vm_kernel = match settings.vm_kernel {
             VmKernel::Project(_, flavour) => VmKernel::Project(line, flavour),
-            VmKernel::Stock => {
-                bail!("vusbkey-line {line} with the stock kernel, which has no line")
+            kernel @ (VmKernel::Stock | VmKernel::Distro) => {
+                bail!("vusbkey-line {line} with Debian's {kernel} kernel, which has no line")
             }
         };
     }
@@ -185,6 +185,7 @@ mod tests {
         );
         assert!(header("# vusbkey-line: 6.13\n").is_err());
         assert!(header("# vusbkey-flavour: stock\n# vusbkey-line: 7.2\n").is_err());
+        assert!(header("# vusbkey-flavour: distro\n# vusbkey-line: 7.2\n").is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `cargo xtask test`: formatting, lints, unit tests, the monitor's dashboard in a real
-//! browser, the module build against a headers directory, the VM suites, and the `kmod`
+//! browser, the module build against a headers directory, the VM suites (among them
+//! `distro`: the `kmod` suite's smoke subset on Debian forky's own kernel), and the `kmod`
 //! suite's smoke subset again on the project's Linux 7.2 (release), ending with one
 //! `N passed, M failed` line.
 

@@ -1,6 +1,6 @@
-//! `cargo xtask vm`: boots QEMU (TCG by default) on the project's kernel or Debian's stock
-//! kernel with a test initramfs, streams the serial console to a log under `target/`, and
-//! collects the guest's checks.
+//! `cargo xtask vm`: boots QEMU (TCG by default) on the project's kernel, Debian's stock
+//! kernel or Debian forky's own kernel with a test initramfs, streams the serial console
+//! to a log under `target/`, and collects the guest's checks.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use anyhow::{bail, Context};
 use uuid::Uuid;
 use xshell::Shell;
 
+use crate::distro_vm;
 use crate::initramfs::Initramfs;
 use crate::kernel::{self, Flavour, Kernel};
 use crate::keydisk::{self, KeyDisk};
@@ -107,6 +108,7 @@ pub(crate) fn run_suites(
                 test_initramfs(paths, line, flavour, &dir, &initrd, &group)?
             }
             VmKernel::Stock => stock_initramfs(paths, &dir, &initrd, &group)?,
+            VmKernel::Distro => distro_vm::initramfs(paths, &dir, &initrd, &group)?,
         };
         for suite in group {
             let name = format!("{}{}", suite.name, options.name_suffix);
@@ -241,7 +243,7 @@ pub(crate) fn stock_base_initramfs(
 }
 
 /// The demo image as `/vusbkey/image.img` and its token as `/vusbkey/token.pst`.
-fn add_key_disk(initramfs: &Initramfs, keys: &KeyDisk) -> anyhow::Result<()> {
+pub(crate) fn add_key_disk(initramfs: &Initramfs, keys: &KeyDisk) -> anyhow::Result<()> {
     initramfs.add_file(&keys.image, "vusbkey/image.img", 0o644)?;
     // As image-builder stores it.
     initramfs.add_bytes(
@@ -272,7 +274,7 @@ pub(crate) fn base_initramfs(
 }
 
 /// What every VM that runs suites has: `/init`, the test library, the vmtools programs.
-fn suite_initramfs(paths: &Paths, root: &Path) -> anyhow::Result<Initramfs> {
+pub(crate) fn suite_initramfs(paths: &Paths, root: &Path) -> anyhow::Result<Initramfs> {
     let initramfs = Initramfs::new(root)?;
     initramfs.add_file(&paths.root.join("qemu/init.sh"), "init", 0o755)?;
     initramfs.add_file(&paths.root.join("qemu/lib.sh"), "vusbkey/lib.sh", 0o644)?;
