@@ -13,20 +13,31 @@ pub(crate) struct Toolchain {
     /// A rustc whose `--version` is the tree's `CONFIG_RUSTC_VERSION_TEXT`: the crates in
     /// `rust/*.rmeta` load only into the compiler build that wrote them (else E0514).
     pub(crate) rustc: PathBuf,
-    /// The major version of the clang the kernel was built with (`LLVM=-NN`, so that
-    /// `clang-NN`, `ld.lld-NN`, ... are used), or `None` for a gcc-built kernel (the
-    /// kernel's default `gcc`, `ld`). Mixing families breaks the C flags the kernel's
-    /// Makefiles chose for its compiler.
-    pub(crate) clang: Option<u32>,
+    /// The C compiler the kernel was built with. Mixing families breaks the C flags the
+    /// kernel's Makefiles chose for its compiler.
+    pub(crate) cc: Compiler,
+}
+
+/// A kernel's C compiler.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Compiler {
+    /// Clang of this major version (`LLVM=-NN`, so that `clang-NN`, `ld.lld-NN`, ... are
+    /// used).
+    Clang(u32),
+    /// gcc, by the command the kernel was built with (`CC=`, e.g. Debian's
+    /// `x86_64-linux-gnu-gcc-16`; the kernel's default `gcc` when it is just that).
+    Gcc(String),
 }
 
 impl Toolchain {
     /// `make` with this toolchain. Bindgen is not passed: only the kernel's own build runs it.
     pub(crate) fn make(&self) -> Command {
         let mut make = Command::new("make");
-        if let Some(major) = self.clang {
-            make.arg(format!("LLVM=-{major}"));
-        }
+        match &self.cc {
+            Compiler::Clang(major) => make.arg(format!("LLVM=-{major}")),
+            Compiler::Gcc(gcc) if gcc != "gcc" => make.arg(format!("CC={gcc}")),
+            Compiler::Gcc(_) => &mut make,
+        };
         make.arg(format!("RUSTC={}", self.rustc.display()));
         make
     }
@@ -47,8 +58,8 @@ pub(crate) struct Tree {
 struct Needs {
     /// `CONFIG_RUSTC_VERSION_TEXT`.
     rustc_version_text: String,
-    /// Clang's major version, `None` for gcc.
-    clang: Option<u32>,
+    /// The C compiler.
+    cc: Compiler,
 }
 
 /// The Rust metadata an out-of-tree Rust module is compiled against (`--extern kernel
@@ -115,25 +126,32 @@ pub(crate) fn inspect(dir: &Path) -> anyhow::Result<Tree> {
     let rustc = pick_rustc(&needs.rustc_version_text, &found)
         .map(Path::to_path_buf)
         .with_context(|| rustc_hint(&needs.rustc_version_text, &found))?;
-    match needs.clang {
-        Some(major) if on_path(&format!("clang-{major}")).is_none() => bail!(
+    let cc = match needs.cc {
+        Compiler::Clang(major) if on_path(&format!("clang-{major}")).is_none() => bail!(
             "the kernel in {} was built with clang {major}: install it (Debian/Ubuntu: \
              clang-{major} lld-{major} llvm-{major})",
             dir.display()
         ),
-        None if on_path("gcc").is_none() => bail!(
-            "the kernel in {} was built with gcc: install gcc (and binutils)",
-            dir.display()
-        ),
-        _ => {}
-    }
+        Compiler::Gcc(gcc) if on_path(&gcc).is_none() => {
+            if gcc == "gcc" || on_path("gcc").is_none() {
+                bail!(
+                    "the kernel in {} was built with {gcc}: install it (and binutils)",
+                    dir.display()
+                );
+            }
+            println!(
+                "kmod: note: the kernel in {} was built with {gcc}, which is not installed; \
+                 building with `gcc` instead (install {gcc} if the build fails)",
+                dir.display()
+            );
+            Compiler::Gcc("gcc".to_owned())
+        }
+        cc => cc,
+    };
     Ok(Tree {
         dir,
         release,
-        toolchain: Toolchain {
-            rustc,
-            clang: needs.clang,
-        },
+        toolchain: Toolchain { rustc, cc },
     })
 }
 
@@ -169,21 +187,27 @@ fn needs(config: &BTreeMap<&str, &str>) -> anyhow::Result<Needs> {
             "CONFIG_RUST=y but CONFIG_RUSTC_VERSION_TEXT is missing: not a 6.12 or later tree",
         )?
         .to_string();
-    let clang = if config.get("CONFIG_CC_IS_CLANG") == Some(&"y") {
+    let cc = if config.get("CONFIG_CC_IS_CLANG") == Some(&"y") {
         let version: u32 = config
             .get("CONFIG_CLANG_VERSION")
             .and_then(|v| v.parse().ok())
             .context("CONFIG_CC_IS_CLANG=y without a numeric CONFIG_CLANG_VERSION")?;
         // Kconfig encodes 19.1.7 as 190107.
-        Some(version / 10000)
+        Compiler::Clang(version / 10000)
     } else if config.get("CONFIG_CC_IS_GCC") == Some(&"y") {
-        None
+        // `x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0`: the command comes first.
+        let command = config
+            .get("CONFIG_CC_VERSION_TEXT")
+            .and_then(|text| text.split_whitespace().next())
+            .filter(|command| command.contains("gcc"))
+            .unwrap_or("gcc");
+        Compiler::Gcc(command.to_owned())
     } else {
         bail!("neither CONFIG_CC_IS_CLANG nor CONFIG_CC_IS_GCC is set: which compiler built it?");
     };
     Ok(Needs {
         rustc_version_text,
-        clang,
+        cc,
     })
 }
 
@@ -329,31 +353,40 @@ CONFIG_RUSTC_VERSION=0
             Needs {
                 rustc_version_text:
                     "rustc 1.96.0 (ac68faa20 2026-05-25) (built from a source tarball)".into(),
-                clang: Some(19),
+                cc: Compiler::Clang(19),
             }
         );
         let toolchain = Toolchain {
             rustc: "/usr/bin/rustc".into(),
-            clang: needs.clang,
+            cc: needs.cc,
         };
         let args: Vec<_> = toolchain.make().get_args().map(|a| a.to_owned()).collect();
         assert_eq!(args, ["LLVM=-19", "RUSTC=/usr/bin/rustc"]);
     }
 
     #[test]
-    fn a_gcc_tree_gets_no_llvm_and_quoted_strings_are_unquoted() {
+    fn a_gcc_tree_gets_its_own_gcc_and_quoted_strings_are_unquoted() {
         let needs = needs(&parse_config(GCC_DOT_CONFIG)).unwrap();
-        assert_eq!(needs.clang, None);
+        assert_eq!(needs.cc, Compiler::Gcc("x86_64-linux-gnu-gcc-13".into()));
         assert_eq!(
             needs.rustc_version_text,
             "rustc 1.75.0 (82e1608df 2023-12-21) (built from a source tarball)"
         );
         let toolchain = Toolchain {
             rustc: "/usr/bin/rustc-1.75".into(),
-            clang: None,
+            cc: needs.cc,
         };
         let args: Vec<_> = toolchain.make().get_args().map(|a| a.to_owned()).collect();
-        assert_eq!(args, ["RUSTC=/usr/bin/rustc-1.75"]);
+        assert_eq!(
+            args,
+            ["CC=x86_64-linux-gnu-gcc-13", "RUSTC=/usr/bin/rustc-1.75"]
+        );
+        let plain = Toolchain {
+            rustc: "/usr/bin/rustc".into(),
+            cc: Compiler::Gcc("gcc".into()),
+        };
+        let args: Vec<_> = plain.make().get_args().map(|a| a.to_owned()).collect();
+        assert_eq!(args, ["RUSTC=/usr/bin/rustc"]);
     }
 
     #[test]

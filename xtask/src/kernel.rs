@@ -11,7 +11,7 @@ use clap::ValueEnum;
 use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
-use crate::kdir::Toolchain;
+use crate::kdir::{Compiler, Toolchain};
 use crate::line::Line;
 use crate::paths::Paths;
 use crate::{kernel_source, progress, setup};
@@ -60,7 +60,7 @@ impl Kernel {
     pub(crate) fn make(&self) -> Command {
         let toolchain = Toolchain {
             rustc: PathBuf::from(RUSTC),
-            clang: Some(CLANG_MAJOR),
+            cc: Compiler::Clang(CLANG_MAJOR),
         };
         let mut make = toolchain.make();
         make.arg(format!("BINDGEN={}", setup::bindgen().display()));
