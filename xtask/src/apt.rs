@@ -62,6 +62,25 @@ impl Apt {
         Ok(depends(&listing).map(str::to_owned).collect())
     }
 
+    /// The kernel package the meta package `meta` (e.g. `linux-image-amd64`) depends on
+    /// (`linux-image-<release>`), and the version apt would install; `None` when it depends
+    /// on none.
+    pub(crate) fn kernel_of(
+        &self,
+        sh: &Shell,
+        meta: &str,
+    ) -> anyhow::Result<Option<(String, String)>> {
+        let Some(image) = self
+            .depends(sh, meta)?
+            .into_iter()
+            .find(|package| package.starts_with("linux-image-"))
+        else {
+            return Ok(None);
+        };
+        let version = self.candidate(sh, &image)?;
+        Ok(Some((image, version)))
+    }
+
     /// Downloads `package` at `version` into `dir`; returns the `.deb`.
     pub(crate) fn download(
         &self,

@@ -152,13 +152,8 @@ fn current(paths: &Paths) -> anyhow::Result<DistroKernel> {
 
 /// The kernel package `linux-image-amd64` depends on (`linux-image-<release>`) and its version.
 fn resolve_image(sh: &Shell, apt: &Apt) -> anyhow::Result<(String, String)> {
-    let image = apt
-        .depends(sh, META_PACKAGE)?
-        .into_iter()
-        .find(|package| package.starts_with("linux-image-"))
-        .with_context(|| format!("no kernel among Debian {SUITE}'s {META_PACKAGE} dependencies"))?;
-    let version = apt.candidate(sh, &image)?;
-    Ok((image, version))
+    apt.kernel_of(sh, META_PACKAGE)?
+        .with_context(|| format!("no kernel among Debian {SUITE}'s {META_PACKAGE} dependencies"))
 }
 
 /// The packages holding the kernel, each with its version: the image package and the parts

@@ -210,14 +210,9 @@ pub(crate) fn fetch(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
 
 /// The kernel package `linux-image-amd64` depends on, and the version apt would install.
 fn resolve(sh: &Shell) -> anyhow::Result<(String, String)> {
-    let apt = Apt::system();
-    let package = apt
-        .depends(sh, META_PACKAGE)?
-        .into_iter()
-        .find(|name| name.starts_with("linux-image-"))
-        .with_context(|| format!("no kernel among {META_PACKAGE}'s dependencies"))?;
-    let version = apt.candidate(sh, &package)?;
-    Ok((package, version))
+    Apt::system()
+        .kernel_of(sh, META_PACKAGE)?
+        .with_context(|| format!("no kernel among {META_PACKAGE}'s dependencies"))
 }
 
 /// A module's path without its compression suffix: `fat.ko.xz` -> `fat.ko`.
