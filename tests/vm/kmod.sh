@@ -6,10 +6,11 @@
 # release) it runs the smoke subset: load, enumeration, whole-disk hashes (buffered and
 # O_DIRECT), the read-only mount with the token, writes refused, unplug/replug, 20
 # insmod/rmmod cycles, rmmod while readers run, and the kernel log; not the rest (storm, PM,
-# parameters, other rmmod cases, differential against the reference, failslab).
+# parameters, other rmmod cases, differential against the reference, failslab). With
+# KMOD_KO set (by `distro.sh`'s and `dkms.sh`'s callers) it tests that module file instead.
 # vusbkey-timeout: 1500
 
-KO=/vusbkey/vusbkey.ko
+KO=${KMOD_KO:-/vusbkey/vusbkey.ko}
 IMG=/vusbkey/image.img
 REF=/vusbkey/ref
 PDEV=/sys/devices/platform/vusbkey

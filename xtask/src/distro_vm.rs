@@ -17,9 +17,6 @@ use crate::{distro_kmod, keydisk, stock, vm};
 /// vfat defaults to codepage 437 and iocharset ascii).
 const MODULES: &[&str] = &["usb-storage", "sd_mod", "vfat", "nls_cp437", "nls_ascii"];
 
-/// The suite whose checks `distro.sh` runs.
-const KMOD_SUITE: &str = "kmod";
-
 /// Builds the initramfs at `out` and returns the kernel to boot with it: `/init`, the test
 /// library, the suites (and `kmod.sh`), the module with the demo image, the image and its
 /// token, the kernel's modules, and `/vusbkey/distro.env` naming the kernel the guest must
@@ -41,7 +38,7 @@ pub(crate) fn initramfs(
         kernel.vmlinuz().display()
     );
     let initramfs = vm::suite_initramfs(paths, &dir.join("initramfs"))?;
-    let kmod = Suite::load(paths, KMOD_SUITE)?;
+    let kmod = Suite::load(paths, vm::KMOD_SUITE)?;
     for suite in suites.iter().copied().chain([&kmod]) {
         initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }

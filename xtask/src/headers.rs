@@ -121,7 +121,13 @@ fn run_check(paths: &Paths) -> anyhow::Result<String> {
     let dir = make(paths, &kernel)?;
     let image = keydisk::make(paths)?.image;
     let ko = kmod::build_kdir(paths, &dir, &image, "headers")?;
-    let built = kmod::vermagic(&ko)?;
+    Ok(format!("vermagic {}", same_vermagic(&kernel, &ko)?))
+}
+
+/// The vermagic of `ko`, built outside `kernel`'s tree, if it is that of the modules the
+/// kernel built itself (else an error).
+pub(crate) fn same_vermagic(kernel: &Kernel, ko: &Path) -> anyhow::Result<String> {
+    let built = kmod::vermagic(ko)?;
     let expected = kmod::vermagic(&kernel.build_dir.join(IN_TREE_MODULE))?;
     if built != expected {
         bail!(
@@ -129,5 +135,5 @@ fn run_check(paths: &Paths) -> anyhow::Result<String> {
             ko.display()
         );
     }
-    Ok(format!("vermagic {}", built.trim_end()))
+    Ok(built.trim_end().to_owned())
 }

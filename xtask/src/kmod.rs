@@ -76,11 +76,8 @@ pub(crate) fn compile(
         sh.remove_path(&dir)?;
     }
     copy_tree(&paths.root.join("kmod"), &dir)?;
-    let bytes =
-        std::fs::read(image).with_context(|| format!("reading the image {}", image.display()))?;
-    let sha256 = hex::encode(Sha256::digest(&bytes));
-    std::fs::write(dir.join("image.img"), &bytes)?;
-    std::fs::write(dir.join("image.sha256"), &sha256)?;
+    let contents = Image::read(image)?;
+    contents.add_to(&dir)?;
     make.arg("-C")
         .arg(kdir)
         .arg(format!("M={}", dir.display()))
@@ -89,12 +86,13 @@ pub(crate) fn compile(
     let ko = dir.join("vusbkey.ko");
     let size = std::fs::metadata(&ko).with_context(|| format!("{} was not built", ko.display()))?;
     println!(
-        "kmod ({name}): {} ({} bytes, vermagic {}) carrying {} ({} bytes, sha256 {sha256})",
+        "kmod ({name}): {} ({} bytes, vermagic {}) carrying {} ({} bytes, sha256 {})",
         ko.display(),
         size.len(),
         vermagic(&ko)?.trim_end(),
         image.display(),
-        bytes.len()
+        contents.bytes.len(),
+        contents.sha256
     );
     Ok(ko)
 }
@@ -113,8 +111,48 @@ fn vermagic_of(bytes: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(&bytes[start..start + end]).into_owned())
 }
 
+/// The image file to compile in, and its SHA-256 (hex).
+pub(crate) struct Image {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) sha256: String,
+}
+
+impl Image {
+    /// Reads `path`, refusing what is not a key image: the module's build would refuse a
+    /// size that is not whole 512-byte blocks (`image.rs`), and a disk without a readable
+    /// token is no key.
+    pub(crate) fn read(path: &Path) -> anyhow::Result<Self> {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading the image {}", path.display()))?;
+        if bytes.is_empty() || bytes.len() % 512 != 0 {
+            bail!(
+                "{} is {} bytes, not a whole number of 512-byte blocks: not a disk image \
+                 from `image-builder build`",
+                path.display(),
+                bytes.len()
+            );
+        }
+        image_builder::read_token(std::io::Cursor::new(&bytes)).with_context(|| {
+            format!(
+                "{} holds no readable token: not a key image from `image-builder build`",
+                path.display()
+            )
+        })?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Ok(Self { bytes, sha256 })
+    }
+
+    /// Writes it into the module source tree `dir` as `image.img`, with its hash in
+    /// `image.sha256` (what `image.rs` includes).
+    pub(crate) fn add_to(&self, dir: &Path) -> anyhow::Result<()> {
+        std::fs::write(dir.join("image.img"), &self.bytes)?;
+        std::fs::write(dir.join("image.sha256"), &self.sha256)?;
+        Ok(())
+    }
+}
+
 /// The module's `VERSION` constant must equal the workspace version.
-fn check_version(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
+pub(crate) fn check_version(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
     let source = sh.read_file(paths.root.join("kmod/vusbkey_main.rs"))?;
     let expected = format!("const VERSION: &str = \"{}\";", env!("CARGO_PKG_VERSION"));
     if !source.lines().any(|line| line.trim() == expected) {
@@ -124,7 +162,7 @@ fn check_version(sh: &Shell, paths: &Paths) -> anyhow::Result<()> {
 }
 
 /// Copies a directory tree (sources only; the copy is where Kbuild writes its objects).
-fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
+pub(crate) fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
@@ -141,7 +179,25 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::vermagic_of;
+    use super::{vermagic_of, Image};
+
+    #[test]
+    fn what_is_not_a_key_image_is_refused_with_the_reason() {
+        let dir = std::env::temp_dir().join(format!("vusbkey-image-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let odd = dir.join("odd.img");
+        std::fs::write(&odd, b"not a disk").unwrap();
+        let error = format!("{:#}", Image::read(&odd).err().unwrap());
+        assert!(
+            error.contains("10 bytes, not a whole number of 512-byte blocks"),
+            "{error}"
+        );
+        let zeros = dir.join("zeros.img");
+        std::fs::write(&zeros, [0u8; 1024]).unwrap();
+        let error = format!("{:#}", Image::read(&zeros).err().unwrap());
+        assert!(error.contains("holds no readable token"), "{error}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn vermagic_is_read_from_modinfo() {

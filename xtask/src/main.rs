@@ -12,6 +12,7 @@ mod demo;
 mod distro_kernel;
 mod distro_kmod;
 mod distro_vm;
+mod dkms;
 mod ffi_mirror;
 mod headers;
 mod initramfs;
@@ -23,6 +24,7 @@ mod kmod;
 mod line;
 mod monitor_bench;
 mod nested_qemu;
+mod package;
 mod paths;
 mod progress;
 mod results;
@@ -87,6 +89,14 @@ enum Command {
         /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
         #[arg(long, value_name = "IMAGE")]
         image: Option<PathBuf>,
+    },
+    /// Package vusbkey.ko's sources with an image for DKMS: a DKMS source tree and
+    /// `vusbkey-dkms_<version>_all.deb` in `target/package/`, which build the module for
+    /// each installed Rust-enabled kernel on the host that installs them.
+    Package {
+        /// The FAT image the module carries (from `image-builder build`).
+        #[arg(long, value_name = "IMAGE")]
+        image: PathBuf,
     },
     /// Build vusbkey-usbip (release) with an image compiled in: the key for hosts whose
     /// kernel has no Rust, served to their vhci-hcd over USB/IP.
@@ -186,6 +196,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 None => kmod::build(&paths, line, flavour, &image, variant).map(drop),
             }
         }
+        Command::Package { image } => package::make(&paths, &image).map(drop),
         Command::Usbip { image } => {
             let (image, variant) = match image {
                 Some(image) => (image, "custom"),

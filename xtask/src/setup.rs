@@ -42,6 +42,8 @@ const PACKAGES: &[&str] = &[
     "usbip",
     // The build root for Debian forky's kernel (the `distro` VM suite).
     "mmdebstrap",
+    // `dkms build` of `cargo xtask package`'s .deb (the `dkms` VM suite).
+    "dkms",
 ];
 
 /// bindgen version the kernel build uses (6.12 needs >= 0.65.1; Debian's is older).

@@ -2,7 +2,10 @@
 //! leading comment block declares (`# vusbkey-timeout: SECS`, `# vusbkey-flavour:
 //! debug|release|stock|distro` and `# vusbkey-line: 6.12|7.2`: the kernel its VM boots, by
 //! default the project's 6.12 debug kernel, the line only for the project's kernels;
-//! `# vusbkey-append: ARGS`: more kernel command line for its VM).
+//! `# vusbkey-append: ARGS`: more kernel command line for its VM; `# vusbkey-module: dkms`:
+//! the VM also gets, at `/vusbkey/dkms/vusbkey.ko`, the module DKMS built from `cargo xtask
+//! package`'s `.deb` against the kernel's headers directory, and the `kmod` suite, whose
+//! checks it runs on that module).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,6 +33,8 @@ pub(crate) struct Suite {
     pub(crate) vm_kernel: VmKernel,
     /// More kernel command line for its VM (default: none).
     pub(crate) append: String,
+    /// It tests the module DKMS builds (`# vusbkey-module: dkms`).
+    pub(crate) dkms: bool,
 }
 
 impl Suite {
@@ -49,6 +54,7 @@ impl Suite {
             timeout,
             vm_kernel,
             append,
+            dkms,
         } = header(&text).with_context(|| format!("in the header of {}", path.display()))?;
         Ok(Self {
             name: name.to_owned(),
@@ -56,6 +62,7 @@ impl Suite {
             timeout,
             vm_kernel,
             append,
+            dkms,
         })
     }
 
@@ -86,6 +93,7 @@ struct Header {
     timeout: Duration,
     vm_kernel: VmKernel,
     append: String,
+    dkms: bool,
 }
 
 /// The settings in a suite's leading comment lines.
@@ -94,6 +102,7 @@ fn header(text: &str) -> anyhow::Result<Header> {
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
         vm_kernel: VmKernel::Project(Line::default(), Flavour::Debug),
         append: String::new(),
+        dkms: false,
     };
     let mut kernel_line = None;
     for line in text.lines().take_while(|line| line.starts_with('#')) {
@@ -112,6 +121,11 @@ fn header(text: &str) -> anyhow::Result<Header> {
             };
         } else if let Some(args) = line.strip_prefix("# vusbkey-append:") {
             settings.append = args.trim().to_owned();
+        } else if let Some(module) = line.strip_prefix("# vusbkey-module:") {
+            settings.dkms = match module.trim() {
+                "dkms" => true,
+                other => bail!("bad vusbkey-module `{other}` (the one value is `dkms`)"),
+            };
         }
     }
     if let Some(line) = kernel_line {
@@ -138,6 +152,7 @@ mod tests {
                 timeout: Duration::from_secs(3000),
                 vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Release),
                 append: String::new(),
+                dkms: false,
             }
         );
         assert_eq!(
@@ -158,8 +173,11 @@ mod tests {
                 timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
                 vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Debug),
                 append: String::new(),
+                dkms: false,
             }
         );
+        assert!(header("# dkms\n# vusbkey-module: dkms\n").unwrap().dkms);
+        assert!(header("# vusbkey-module: kbuild\n").is_err());
         assert!(header("# vusbkey-timeout: soon\n").is_err());
         assert!(header("# vusbkey-flavour: fast\n").is_err());
     }

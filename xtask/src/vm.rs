@@ -12,7 +12,6 @@ use anyhow::{bail, Context};
 use uuid::Uuid;
 use xshell::Shell;
 
-use crate::distro_vm;
 use crate::initramfs::Initramfs;
 use crate::kernel::{self, Flavour, Kernel};
 use crate::keydisk::{self, KeyDisk};
@@ -26,6 +25,7 @@ use crate::stock::{self, StockKernel};
 use crate::suite::Suite;
 use crate::usbip;
 use crate::vm_kernel::VmKernel;
+use crate::{distro_vm, dkms};
 
 /// Linux's reference device (dummy_hcd + g_mass_storage) in load order, from the kernel build.
 const REFERENCE_MODULES: &[&str] = &[
@@ -55,6 +55,9 @@ const USB_IDS: &str = "/usr/share/misc/usb.ids";
 
 /// Guest programs of the workspace (package `vusbkey-vmtools`), installed in `/usr/bin`.
 const VMTOOLS: &[&str] = &["diskread", "elapsed", "hostile"];
+
+/// The suite whose checks `distro.sh` and `dkms.sh` run on another module or kernel.
+pub(crate) const KMOD_SUITE: &str = "kmod";
 
 /// How to run the VMs.
 #[derive(Default)]
@@ -155,6 +158,14 @@ fn test_initramfs(
     initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
     add_key_disk(&initramfs, &keys)?;
     initramfs.add_file(&tampered.ko, "vusbkey/tampered/vusbkey.ko", 0o644)?;
+    if suites.iter().any(|suite| suite.dkms) {
+        let ko = dkms::build(paths, &module.kernel, &keys.image)?;
+        initramfs.add_file(&ko, "vusbkey/dkms/vusbkey.ko", 0o644)?;
+        if !suites.iter().any(|suite| suite.name == KMOD_SUITE) {
+            let kmod = Suite::load(paths, KMOD_SUITE)?;
+            initramfs.add_file(&kmod.path, &kmod.guest_path(), 0o644)?;
+        }
+    }
     for program in GUEST_PROGRAMS {
         initramfs.add_program(&sh, Path::new(program))?;
     }

@@ -1,0 +1,120 @@
+//! vusbkey.ko as DKMS builds it on an operator's host: `cargo xtask package`'s `.deb`
+//! unpacked, its sources registered with `dkms add` and built by `dkms build` against the
+//! project kernel's headers directory (`kernel --headers`). DKMS works in trees of its own
+//! under `target/dkms/` (`--sourcetree`, `--dkmstree`): the system's DKMS state and
+//! `/usr/src` are not touched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context};
+
+use crate::kernel::Kernel;
+use crate::package::{self, Package};
+use crate::paths::Paths;
+use crate::{headers, progress};
+
+/// Packages `image`, builds the module from the package with DKMS against `kernel`'s headers
+/// directory and returns it, after checking that its vermagic is the kernel's.
+pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Result<PathBuf> {
+    let headers = headers::make(paths, kernel)?;
+    let package = package::make(paths, image)?;
+    check_control(&package)?;
+    let root = paths
+        .target()
+        .join("dkms")
+        .join(format!("{}-{}", kernel.line, kernel.flavour));
+    if root.exists() {
+        std::fs::remove_dir_all(&root).with_context(|| format!("removing {}", root.display()))?;
+    }
+    let files = root.join("root");
+    std::fs::create_dir_all(&files)?;
+    std::fs::create_dir_all(root.join("dkms"))?;
+    run(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&package.deb)
+        .arg(&files))?;
+    let release = std::fs::read_to_string(headers.join("include/config/kernel.release"))
+        .context("the headers directory has no kernel.release")?;
+    let release = release.trim();
+    let arch = std::env::consts::ARCH;
+    let trees = |command: &mut Command| {
+        command
+            .arg("-m")
+            .arg(package::MODULE)
+            .arg("-v")
+            .arg(&package.version)
+            .arg(format!("--sourcetree={}", files.join("usr/src").display()))
+            .arg(format!("--dkmstree={}", root.join("dkms").display()));
+    };
+    let mut add = Command::new("dkms");
+    add.arg("add");
+    trees(&mut add);
+    run(&mut add)?;
+    let mut dkms_build = Command::new("dkms");
+    dkms_build.arg("build");
+    trees(&mut dkms_build);
+    dkms_build
+        .args(["-k", release, "-a", arch])
+        .arg(format!("--kernelsourcedir={}", headers.display()));
+    progress::run_logged("dkms build", dkms_build, &root.join("dkms-build.log"))?;
+    let ko = root
+        .join("dkms")
+        .join(package::MODULE)
+        .join(&package.version)
+        .join(release)
+        .join(arch)
+        .join("module/vusbkey.ko");
+    let vermagic = headers::same_vermagic(kernel, &ko)?;
+    println!(
+        "dkms: {} built by DKMS from {} against {} (vermagic {vermagic})",
+        ko.display(),
+        package.deb.display(),
+        headers.display()
+    );
+    Ok(ko)
+}
+
+/// The control fields a host's dpkg and DKMS rely on.
+fn check_control(package: &Package) -> anyhow::Result<()> {
+    let expected = [
+        ("Package", package::PACKAGE),
+        ("Version", &package.version),
+        ("Architecture", "all"),
+        ("Depends", "dkms (>= 3.0)"),
+    ];
+    for (field, value) in expected {
+        let output = Command::new("dpkg-deb")
+            .arg("--field")
+            .arg(&package.deb)
+            .arg(field)
+            .output()
+            .context("running dpkg-deb")?;
+        let found = String::from_utf8_lossy(&output.stdout);
+        if found.trim() != value {
+            bail!(
+                "{}: {field} is \"{}\", expected \"{value}\"",
+                package.deb.display(),
+                found.trim()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `command`, its output shown only when it fails.
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let output = command
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed ({}):\n{}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
