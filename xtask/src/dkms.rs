@@ -118,3 +118,73 @@ fn run(command: &mut Command) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    /// Runs `packaging/dkms/dkms-make.sh` on a fake kernel tree with this `auto.conf` (and
+    /// the Rust metadata files when `metadata`); returns its stderr, asserting it failed.
+    fn refusal(name: &str, auto_conf: &str, metadata: bool) -> String {
+        let kdir = std::env::temp_dir().join(format!("vusbkey-dkms-{name}-{}", std::process::id()));
+        let config = kdir.join("include/config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(config.join("auto.conf"), auto_conf).unwrap();
+        if metadata {
+            std::fs::create_dir_all(kdir.join("rust")).unwrap();
+            for file in ["libcore.rmeta", "libkernel.rmeta", "libmacros.so"] {
+                std::fs::write(kdir.join("rust").join(file), b"").unwrap();
+            }
+        }
+        let script: PathBuf = [
+            env!("CARGO_MANIFEST_DIR"),
+            "..",
+            "packaging/dkms/dkms-make.sh",
+        ]
+        .iter()
+        .collect();
+        let output = Command::new("sh")
+            .arg(&script)
+            .arg(&kdir)
+            .args(["CC=clang", "LD=ld.lld"])
+            .current_dir(std::env::temp_dir())
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&kdir).unwrap();
+        assert!(!output.status.success(), "{name}: it did not fail");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
+
+    /// What this machine's `rustc` on PATH prints, as a kernel built with it records it.
+    fn host_rustc() -> String {
+        let output = Command::new("rustc").arg("--version").output().unwrap();
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    #[test]
+    fn the_build_script_refuses_what_it_cannot_build_and_says_why() {
+        let error = refusal("empty-config", "", false);
+        assert!(error.contains("CONFIG_RUST is not set"), "{error}");
+        let no_rust = "CONFIG_CC_IS_GCC=y\n# CONFIG_RUST is not set\n";
+        assert!(refusal("no-rust", no_rust, false).contains("vusbkey-usbip"));
+        let rust = "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT=\"rustc 0.0.1 (none)\"\n";
+        let error = refusal("no-metadata", rust, false);
+        assert!(error.contains("lacks rust/libcore.rmeta"), "{error}");
+        let error = refusal("no-rustc", rust, true);
+        assert!(
+            error.contains("no rustc prints exactly \"rustc 0.0.1 (none)\""),
+            "{error}"
+        );
+        let gcc = format!(
+            "CONFIG_RUST=y\nCONFIG_RUSTC_VERSION_TEXT={}\nCONFIG_CC_IS_GCC=y\n\
+             CONFIG_CC_VERSION_TEXT=\"x86_64-linux-gnu-gcc-99 (Debian 99.1-1) 99.1\"\n",
+            host_rustc()
+        );
+        let error = refusal("no-gcc", &gcc, true);
+        assert!(
+            error.contains("built with x86_64-linux-gnu-gcc-99: install it"),
+            "{error}"
+        );
+    }
+}
