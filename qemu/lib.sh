@@ -3,14 +3,16 @@
 
 RESULTS_FILE=/tmp/.vusbkey-results
 
+# pass NAME [DETAIL], fail NAME [DETAIL]: a check's result. RESULT_PREFIX, when set, goes
+# before every name (a suite that runs another's checks a second time keeps them apart).
 pass() {
-	echo "VUSBKEY-RESULT pass $1 ${2:-}"
-	echo "$1" >> "$RESULTS_FILE"
+	echo "VUSBKEY-RESULT pass ${RESULT_PREFIX:-}$1 ${2:-}"
+	echo "${RESULT_PREFIX:-}$1" >> "$RESULTS_FILE"
 }
 
 fail() {
-	echo "VUSBKEY-RESULT fail $1 ${2:-}"
-	echo "$1" >> "$RESULTS_FILE"
+	echo "VUSBKEY-RESULT fail ${RESULT_PREFIX:-}$1 ${2:-}"
+	echo "${RESULT_PREFIX:-}$1" >> "$RESULTS_FILE"
 }
 
 # progress TEXT: shown on the host's terminal as it happens.

@@ -2,8 +2,9 @@
 # /init after /vusbkey/lib.sh. Checks that the VM runs the kernel xtask fetched, loads that
 # kernel's own modules, runs kmod.sh's smoke subset (load, enumeration, whole-disk hashes
 # buffered and O_DIRECT, read-only mount with the token, writes refused, unplug/replug, 20
-# insmod/rmmod cycles, rmmod under reads, kernel log clean), then that the only taint left
-# is the module's: out-of-tree (O) and unsigned (E). Needs: /vusbkey/distro.env (the
+# insmod/rmmod cycles, rmmod under reads, kernel log clean), the same on the module forky's
+# DKMS built from vusbkey-dkms, then that the only taint left is the module's: out-of-tree
+# (O) and unsigned (E). Needs: /vusbkey/distro.env (the
 # kernel's release and package version), its modules under /lib/modules/$(uname -r)
 # (load_module), /vusbkey/tests/kmod.sh and what it needs.
 # vusbkey-flavour: distro
@@ -47,6 +48,13 @@ done
 
 # The smoke subset, in a subshell: kmod.sh's variables and helpers stay its own.
 (. /vusbkey/tests/kmod.sh)
+
+# Again on the module forky's own DKMS built from `cargo xtask package`'s vusbkey-dkms (dpkg
+# -i in the build root, dkms build against the prepared tree, dpkg --purge), its checks
+# named dkms-kmod-*.
+progress "distro: the module Debian's DKMS built from vusbkey-dkms"
+check distro-dkms-vermagic sh -c "modinfo -F vermagic /vusbkey/dkms/vusbkey.ko | grep '^$DISTRO_RELEASE '"
+(KMOD_KO=/vusbkey/dkms/vusbkey.ko RESULT_PREFIX=dkms- && . /vusbkey/tests/kmod.sh)
 
 # Taint flags stay set once set: what is there now is everything since boot.
 taint=$(cat /proc/sys/kernel/tainted)

@@ -33,6 +33,8 @@ const PACKAGES: &[&str] = &[
     "cpio",
     "rsync",
     "dwarves",
+    // vusbkey-dkms's .deb is installed there and builds the module (`distro_kmod`).
+    "dkms",
 ];
 
 /// The packages whose versions make the toolchain (with the compiler's), as printed.
@@ -70,6 +72,17 @@ pub(crate) fn ensure(sh: &Shell, kernel: &DistroKernel) -> anyhow::Result<BuildR
         cc,
         rustc_version_text,
     };
+    if root.dir.exists() {
+        let missing = missing_packages(sh, &root);
+        if !missing.is_empty() {
+            println!(
+                "distro: the build root {} lacks {} (the project's list grew): making it again",
+                root.dir.display(),
+                missing.join(", ")
+            );
+            chroot::remove(&root.dir)?;
+        }
+    }
     if !root.dir.exists() {
         create(sh, kernel, &root)?;
     }
@@ -115,6 +128,25 @@ fn compilers(config: &BTreeMap<&str, &str>) -> anyhow::Result<(String, String)> 
         .filter(|text| text.starts_with("rustc "))
         .context("no CONFIG_RUSTC_VERSION_TEXT")?;
     Ok((cc.to_owned(), rustc.to_string()))
+}
+
+/// The packages of [`PACKAGES`] and the compiler's that the root does not have installed.
+fn missing_packages(sh: &Shell, root: &BuildRoot) -> Vec<String> {
+    let admindir = root.dir.join("var/lib/dpkg");
+    let format = "-f=${Status}";
+    PACKAGES
+        .iter()
+        .copied()
+        .chain([compiler_package(&root.cc)])
+        .filter(|package| {
+            cmd!(sh, "dpkg-query --admindir={admindir} -W {format} {package}")
+                .quiet()
+                .ignore_stderr()
+                .read()
+                .map_or(true, |status| status != "install ok installed")
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The Debian package of a compiler: `x86_64-linux-gnu-gcc-16` -> `gcc-16`.

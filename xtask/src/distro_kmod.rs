@@ -3,7 +3,9 @@
 //! which writes the Rust metadata its headers package lacks, plus the package's
 //! `Module.symvers`), then the module built against it there. When modpost cannot resolve
 //! the module's Rust symbols against the kernel's, the error names the crate whose hash
-//! differs.
+//! differs. The module is built a second way too, as an operator's forky host would:
+//! `cargo xtask package`'s `vusbkey-dkms` installed with dpkg in the root, built by forky's
+//! own DKMS against the prepared tree (a gcc-built kernel), and purged again.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ use crate::distro_kernel::{self, DistroKernel, SUITE};
 use crate::kernel_source::{self, Source};
 use crate::line::Line;
 use crate::paths::Paths;
-use crate::{kdir, kernel, kmod, progress, rust_symbols, setup};
+use crate::{kdir, kernel, kmod, package, progress, rust_symbols, setup};
 
 /// The prepared tree, in the build root (`O=`).
 const BUILD: &str = "/build";
@@ -32,6 +34,8 @@ pub(crate) struct DistroModule {
     pub(crate) kernel: DistroKernel,
     /// `vusbkey.ko`.
     pub(crate) ko: PathBuf,
+    /// `vusbkey.ko` as forky's DKMS built it from the package.
+    pub(crate) dkms_ko: PathBuf,
 }
 
 /// Everything a module build for the suite's kernel needs, made unless cached.
@@ -93,7 +97,117 @@ pub(crate) fn build(paths: &Paths, image: &Path, variant: &str) -> anyhow::Resul
         "kmod ({name}): the module names its crates as the kernel's Module.symvers does: {}",
         shared.join(", ")
     );
-    Ok(DistroModule { kernel, ko })
+    let dkms_ko = build_with_dkms(paths, &kernel, &root, &source, image)?;
+    Ok(DistroModule {
+        kernel,
+        ko,
+        dkms_ko,
+    })
+}
+
+/// The module as vusbkey-dkms builds it on a forky host, in `target/dkms/distro/`: the
+/// package of `image` installed with `dpkg -i` in the build root (its postinst registers the
+/// sources with forky's DKMS), `dkms build` against the prepared tree, the module copied
+/// out, then `dpkg --purge` (its prerm removes the module from DKMS, checked).
+fn build_with_dkms(
+    paths: &Paths,
+    kernel: &DistroKernel,
+    root: &BuildRoot,
+    source: &Source,
+    image: &Path,
+) -> anyhow::Result<PathBuf> {
+    let package = package::make(paths, image)?;
+    let out = paths.target().join("dkms").join("distro");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let out = out.canonicalize()?;
+    let deb = out.join(package.deb.file_name().context("no file name")?);
+    std::fs::copy(&package.deb, &deb)?;
+    let mut chroot = Chroot::enter(&root.dir)?;
+    chroot.bind(&source.dir, Path::new(SOURCE), true)?;
+    chroot.mount_proc()?;
+    chroot.bind(&out, &out, false)?;
+    let mut install = chroot.command("dpkg");
+    install.arg("-i").arg(&deb);
+    progress::run_logged(
+        "distro: dpkg -i vusbkey-dkms",
+        install,
+        &out.join("dpkg-install.log"),
+    )?;
+    let mut build = chroot.command("dkms");
+    build
+        .args(["build", "-m", package::MODULE, "-v", &package.version])
+        .args(["-k", &kernel.release, "--kernelsourcedir", BUILD]);
+    progress::run_logged("distro: dkms build", build, &out.join("dkms-build.log"))?;
+    let built = chroot.host_path(&Path::new("/var/lib/dkms").join(format!(
+        "{}/{}/{}/x86_64/module",
+        package::MODULE,
+        package.version,
+        kernel.release
+    )))?;
+    let ko = out.join("vusbkey.ko");
+    copy_module(&built, &ko)?;
+    let mut purge = chroot.command("dpkg");
+    purge.args(["--purge", package::PACKAGE]);
+    progress::run_logged(
+        "distro: dpkg --purge vusbkey-dkms",
+        purge,
+        &out.join("dpkg-purge.log"),
+    )?;
+    let left = chroot.read("dkms", &["status", "-m", package::MODULE])?;
+    if !left.is_empty() {
+        bail!(
+            "after dpkg --purge {}, DKMS still has: {left}",
+            package::PACKAGE
+        );
+    }
+    let vermagic = kmod::vermagic(&ko)?;
+    if !vermagic.starts_with(&format!("{} ", kernel.release)) {
+        bail!(
+            "{} has vermagic \"{vermagic}\", not for {}",
+            ko.display(),
+            kernel.release
+        );
+    }
+    println!(
+        "kmod (distro, DKMS): {} built by Debian {SUITE}'s DKMS from {} (vermagic {})",
+        ko.display(),
+        package.deb.display(),
+        vermagic.trim_end()
+    );
+    Ok(ko)
+}
+
+/// Copies the module DKMS left in `dir` to `to`, uncompressing it when DKMS compressed it as
+/// the kernel's own modules are (`.ko.xz`, `.ko.zst`).
+fn copy_module(dir: &Path, to: &Path) -> anyhow::Result<()> {
+    let plain = dir.join("vusbkey.ko");
+    if plain.exists() {
+        std::fs::copy(&plain, to)?;
+        return Ok(());
+    }
+    for (suffix, tool) in [("xz", "xz"), ("zst", "zstd")] {
+        let compressed = dir.join(format!("vusbkey.ko.{suffix}"));
+        if compressed.exists() {
+            let output = std::process::Command::new(tool)
+                .arg("-dc")
+                .arg(&compressed)
+                .output()
+                .with_context(|| format!("running {tool}"))?;
+            if !output.status.success() {
+                bail!(
+                    "{tool} -dc {} failed ({})",
+                    compressed.display(),
+                    output.status
+                );
+            }
+            std::fs::write(to, output.stdout)?;
+            return Ok(());
+        }
+    }
+    bail!("DKMS left no vusbkey.ko in {}", dir.display())
 }
 
 /// The kernel, its build root and the prepared tree, each made unless cached; older kernels'

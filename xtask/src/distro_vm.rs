@@ -18,9 +18,9 @@ use crate::{distro_kmod, keydisk, stock, vm};
 const MODULES: &[&str] = &["usb-storage", "sd_mod", "vfat", "nls_cp437", "nls_ascii"];
 
 /// Builds the initramfs at `out` and returns the kernel to boot with it: `/init`, the test
-/// library, the suites (and `kmod.sh`), the module with the demo image, the image and its
-/// token, the kernel's modules, and `/vusbkey/distro.env` naming the kernel the guest must
-/// find itself on.
+/// library, the suites (and `kmod.sh`), the module with the demo image and the one forky's
+/// DKMS built from its package, the image and its token, the kernel's modules, and
+/// `/vusbkey/distro.env` naming the kernel the guest must find itself on.
 pub(crate) fn initramfs(
     paths: &Paths,
     dir: &Path,
@@ -43,6 +43,7 @@ pub(crate) fn initramfs(
         initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     }
     initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
+    initramfs.add_file(&module.dkms_ko, "vusbkey/dkms/vusbkey.ko", 0o644)?;
     vm::add_key_disk(&initramfs, &keys)?;
     stock::add_modules(&initramfs, &kernel.modules_dir(), &kernel.release, MODULES)?;
     let env = format!(
