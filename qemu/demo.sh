@@ -1,11 +1,10 @@
 # demo: the main job end to end. This VM plays the hypervisor host (qemu/host.sh): it
 # loads vusbkey.ko, runs vusbkey-monitor, and starts the VM the token was made for, then
 # a copy of that VM under another UUID, which the monitor pauses through QMP when its
-# agent reports the refusal. It runs on the 7.2 release kernel, the newest line the module
-# builds for (nested emulation on a debug kernel is several times slower).
+# agent reports the refusal. It runs on the release kernel (nested emulation on a debug
+# kernel is several times slower).
 # vusbkey-timeout: 1800
 # vusbkey-flavour: release
-# vusbkey-line: 7.2
 . /vusbkey/host.sh
 
 if ! load_key /vusbkey/vusbkey.ko; then

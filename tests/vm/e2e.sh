@@ -6,7 +6,6 @@
 # QMP stop of the refused copy. At most two guests run at once (the host VM has two vCPUs).
 # vusbkey-timeout: 3000
 # vusbkey-flavour: release
-# vusbkey-line: 7.2
 . /vusbkey/host.sh
 
 FLOOD_UUID=5655534b-0000-4000-8000-0000000000f1

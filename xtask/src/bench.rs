@@ -1,7 +1,6 @@
 //! `cargo xtask bench`: how fast vusbkey is next to Linux's reference (dummy_hcd +
-//! g_mass_storage ro=1) and the memory-copy ceiling, measured in one VM run on the 7.2
-//! release kernel (`vm::RELEASE_LINE`); the same for vusbkey-usbip in one VM run on Debian
-//! 12's kernel; plus token verification, image building (criterion) and the monitor's
+//! g_mass_storage ro=1) and the memory-copy ceiling, measured in one VM run on the
+//! release kernel; the same for vusbkey-usbip in one VM run on Debian 12's kernel; plus token verification, image building (criterion) and the monitor's
 //! ingestion rate on the host.
 //! Prints a markdown table and writes it with the raw numbers under `target/bench/`.
 
@@ -15,6 +14,7 @@ use serde_json::json;
 use xshell::Shell;
 
 use crate::kernel::Flavour;
+use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::Metric;
 use crate::suite::Suite;
@@ -44,14 +44,8 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
     let keys = keydisk::make(paths)?;
     let image = dir.join("image.img");
     std::fs::write(&image, keys.image_of_size(IMAGE_SIZE)?)?;
-    let small = kmod::build(
-        paths,
-        vm::RELEASE_LINE,
-        Flavour::Release,
-        &keys.image,
-        "demo",
-    )?;
-    let large = kmod::build(paths, vm::RELEASE_LINE, Flavour::Release, &image, "bench")?;
+    let small = kmod::build(paths, Line::V6_12, Flavour::Release, &keys.image, "demo")?;
+    let large = kmod::build(paths, Line::V6_12, Flavour::Release, &image, "bench")?;
 
     let sh = Shell::new()?;
     let initramfs = vm::base_initramfs(paths, &small.kernel, &dir.join("initramfs"))?;
@@ -72,7 +66,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
         memory_mib: 3072,
         uuid: Some(keydisk::VM_UUID),
         timeout: suite.timeout,
-        vm_kernel: VmKernel::Project(vm::RELEASE_LINE, Flavour::Release),
+        vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Release),
     };
     let report = boot.run("bench", kvm)?;
     let usbip = bench_usbip::run(paths, &image, runs, kvm)?;

@@ -4,7 +4,9 @@
 //! never touched. Only the suite's `Packages` index is fetched (no translations, no
 //! AppStream/DEP-11 metadata), and none of the system's apt hooks run.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Mutex;
 
 use anyhow::Context;
 use xshell::{cmd, Shell};
@@ -12,6 +14,10 @@ use xshell::{cmd, Shell};
 use crate::apt::Apt;
 use crate::paths::Paths;
 use crate::setup;
+
+/// The suites whose lists this process has updated: once per run is enough (a `distro`
+/// run reads forky twice, for the kernel's packages and for its source).
+static UPDATED: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// The archive's mirror when the system's sources name none.
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
@@ -29,8 +35,9 @@ const DISABLED_TARGETS: &[&str] = &[
     "DEP-11-icons-large-hidpi",
 ];
 
-/// Writes the private configuration of `suite` (e.g. `forky`) and updates its package lists;
-/// returns apt with that configuration. Fails when the archive cannot be reached.
+/// Writes the private configuration of `suite` (e.g. `forky`) and updates its package lists
+/// unless this process did; returns apt with that configuration. Fails when the archive
+/// cannot be reached.
 pub(crate) fn update(sh: &Shell, paths: &Paths, suite: &str) -> anyhow::Result<Apt> {
     let dir = paths.cache.join(format!("apt-{suite}"));
     let config = dir.join("apt.conf");
@@ -46,6 +53,12 @@ pub(crate) fn update(sh: &Shell, paths: &Paths, suite: &str) -> anyhow::Result<A
     }
     sh.write_file(&config, config_text(&dir, &sources, setup::is_root(sh)))?;
     let apt = Apt::with_config(config);
+    let mut updated = UPDATED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if updated.contains(suite) {
+        return Ok(apt);
+    }
     println!(
         "apt ({suite}): updating the package lists in {}",
         dir.display()
@@ -56,6 +69,7 @@ pub(crate) fn update(sh: &Shell, paths: &Paths, suite: &str) -> anyhow::Result<A
         .ignore_stdout()
         .run()
         .with_context(|| format!("cannot update the package lists of Debian {suite} ({line})"))?;
+    updated.insert(suite.to_owned());
     Ok(apt)
 }
 

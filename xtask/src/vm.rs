@@ -59,12 +59,6 @@ const VMTOOLS: &[&str] = &["diskread", "elapsed", "hostile"];
 /// The suite whose checks `distro.sh` and `dkms.sh` run on another module or kernel.
 pub(crate) const KMOD_SUITE: &str = "kmod";
 
-/// The line of the release kernel the VMs that emulate more than the module run on: the
-/// guest VMs the host role starts, and the benchmarks. 7.2's, because `cargo xtask test`
-/// builds it anyway (the end to end and the kmod smoke run use it), so the tests need no
-/// third kernel build.
-pub(crate) const RELEASE_LINE: Line = Line::V7_2;
-
 /// How to run the VMs.
 #[derive(Default)]
 pub(crate) struct Options {
@@ -142,7 +136,7 @@ pub(crate) fn run_suites(
 /// Builds the test VM's initramfs at `out` and returns the kernel to boot with it. It holds
 /// the init, test library and suites, the module with the demo image (and one with the
 /// token altered), the image itself, the reference device, sg3-utils, and for the
-/// end-to-end suite QEMU with a guest VM (7.2 release kernel, initramfs with the agent).
+/// end-to-end suite QEMU with a guest VM (6.12 release kernel, initramfs with the agent).
 fn test_initramfs(
     paths: &Paths,
     line: Line,
@@ -180,7 +174,7 @@ fn test_initramfs(
 }
 
 /// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
-/// (7.2 release kernel, initramfs with the agent) to start with the key disk attached.
+/// (6.12 release kernel, initramfs with the agent) to start with the key disk attached.
 fn add_host_role(
     paths: &Paths,
     keys: &KeyDisk,
@@ -193,9 +187,9 @@ fn add_host_role(
     // The host's monitor of the guests' agents.
     let monitor = cargo_release(paths, "vusbkey-monitor")?.join("vusbkey-monitor");
     initramfs.add_program_at(&sh, &monitor, "usr/bin/vusbkey-monitor")?;
-    // Guests run the 7.2 release kernel, whatever the host VM's: the code under test is in
+    // Guests run the 6.12 release kernel, whatever the host VM's: the code under test is in
     // the host VM, and a debug kernel under nested emulation boots several times slower.
-    let guest_kernel = kernel::build(paths, RELEASE_LINE, Flavour::Release)?;
+    let guest_kernel = kernel::build(paths, Line::V6_12, Flavour::Release)?;
     let guest_initrd = dir.join("guest-initramfs.cpio.gz");
     guest_initramfs(paths, keys, &dir.join("guest-initramfs"))?.pack(&sh, &guest_initrd)?;
     initramfs.add_file(&guest_kernel.bzimage(), "vusbkey/guest/bzImage", 0o644)?;
