@@ -91,18 +91,33 @@ pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Resu
     };
     let package = format!("{} {}", line.package(), source.version);
     let stamp = kernel.build_dir.join(".vusbkey-stamp");
+    // The build (`O=`) links to its source tree by absolute path: a cache that was moved,
+    // or whose source is now elsewhere, matches the key but fails at the first module build.
+    let linked = kernel.build_dir.join("source").canonicalize().ok();
+    let same_source = linked.is_some() && linked == source.dir.canonicalize().ok();
     if kernel.bzimage().exists() && sh.read_file(&stamp).is_ok_and(|s| s == key) {
+        if same_source {
+            println!(
+                "{what}: up to date in {} ({package})",
+                kernel.build_dir.display()
+            );
+            return Ok(kernel);
+        }
         println!(
-            "{what}: up to date in {} ({package})",
-            kernel.build_dir.display()
+            "{what}: the build in {} does not lead to the source in {} (moved?): building again",
+            kernel.build_dir.display(),
+            source.dir.display()
         );
-        return Ok(kernel);
     }
     println!(
         "{what}: building Linux from {package} in {} -- the first build takes 10-20 minutes on 2 cores",
         kernel.build_dir.display()
     );
     sh.create_dir(&kernel.build_dir)?;
+    // Until the build is done, nothing says it is: an interrupted rebuild is not up to date.
+    if stamp.exists() {
+        sh.remove_path(&stamp)?;
+    }
     configure(&sh, &source.dir, &kernel, &fragments)?;
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get() + 1);
     let mut make = kernel.make();
