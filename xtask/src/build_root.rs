@@ -118,15 +118,8 @@ fn compilers(config: &BTreeMap<&str, &str>) -> anyhow::Result<(String, String)> 
     if config.get("CONFIG_CC_IS_GCC") != Some(&"y") {
         bail!("not built with gcc: the build root provides gcc only");
     }
-    let cc = config
-        .get("CONFIG_CC_VERSION_TEXT")
-        .and_then(|text| text.split_whitespace().next())
-        .filter(|cc| cc.contains("gcc"))
-        .context("no gcc named in CONFIG_CC_VERSION_TEXT")?;
-    let rustc = config
-        .get("CONFIG_RUSTC_VERSION_TEXT")
-        .filter(|text| text.starts_with("rustc "))
-        .context("no CONFIG_RUSTC_VERSION_TEXT")?;
+    let cc = kdir::gcc_command(config).context("no gcc named in CONFIG_CC_VERSION_TEXT")?;
+    let rustc = kdir::rustc_version_text(config).context("no CONFIG_RUSTC_VERSION_TEXT")?;
     Ok((cc.to_owned(), rustc.to_string()))
 }
 

@@ -141,12 +141,8 @@ fn build_with_dkms(
         .args(["build", "-m", package::MODULE, "-v", &package.version])
         .args(["-k", &kernel.release, "--kernelsourcedir", BUILD]);
     progress::run_logged("distro: dkms build", build, &out.join("dkms-build.log"))?;
-    let built = chroot.host_path(&Path::new("/var/lib/dkms").join(format!(
-        "{}/{}/{}/x86_64/module",
-        package::MODULE,
-        package.version,
-        kernel.release
-    )))?;
+    let built =
+        chroot.host_path(&package.built_module_dir(Path::new("/var/lib/dkms"), &kernel.release))?;
     let ko = out.join("vusbkey.ko");
     copy_module(&built, &ko)?;
     let mut purge = chroot.command("dpkg");

@@ -5,9 +5,10 @@
 //! `/usr/src` are not touched.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context};
+use xshell::{cmd, Shell};
 
 use crate::kernel::Kernel;
 use crate::package::{self, Package};
@@ -17,9 +18,10 @@ use crate::{headers, progress};
 /// Packages `image`, builds the module from the package with DKMS against `kernel`'s headers
 /// directory and returns it, after checking that its vermagic is the kernel's.
 pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Result<PathBuf> {
+    let sh = Shell::new()?;
     let headers = headers::make(paths, kernel)?;
     let package = package::make(paths, image)?;
-    check_control(&package)?;
+    check_control(&sh, &package)?;
     let root = paths
         .target()
         .join("dkms")
@@ -30,14 +32,12 @@ pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Res
     let files = root.join("root");
     std::fs::create_dir_all(&files)?;
     std::fs::create_dir_all(root.join("dkms"))?;
-    run(Command::new("dpkg-deb")
-        .arg("-x")
-        .arg(&package.deb)
-        .arg(&files))?;
+    let deb = &package.deb;
+    cmd!(sh, "dpkg-deb -x {deb} {files}").quiet().run()?;
     let release = std::fs::read_to_string(headers.join("include/config/kernel.release"))
         .context("the headers directory has no kernel.release")?;
     let release = release.trim();
-    let arch = std::env::consts::ARCH;
+    let arch = package::DKMS_ARCH;
     let trees = |command: &mut Command| {
         command
             .arg("-m")
@@ -50,7 +50,10 @@ pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Res
     let mut add = Command::new("dkms");
     add.arg("add");
     trees(&mut add);
-    run(&mut add)?;
+    let status = add.stdout(std::process::Stdio::null()).status()?;
+    if !status.success() {
+        bail!("dkms add of {} failed ({status})", deb.display());
+    }
     let mut dkms_build = Command::new("dkms");
     dkms_build.arg("build");
     trees(&mut dkms_build);
@@ -58,13 +61,9 @@ pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Res
         .args(["-k", release, "-a", arch])
         .arg(format!("--kernelsourcedir={}", headers.display()));
     progress::run_logged("dkms build", dkms_build, &root.join("dkms-build.log"))?;
-    let ko = root
-        .join("dkms")
-        .join(package::MODULE)
-        .join(&package.version)
-        .join(release)
-        .join(arch)
-        .join("module/vusbkey.ko");
+    let ko = package
+        .built_module_dir(&root.join("dkms"), release)
+        .join("vusbkey.ko");
     let vermagic = headers::same_vermagic(kernel, &ko)?;
     println!(
         "dkms: {} built by DKMS from {} against {} (vermagic {vermagic})",
@@ -76,45 +75,23 @@ pub(crate) fn build(paths: &Paths, kernel: &Kernel, image: &Path) -> anyhow::Res
 }
 
 /// The control fields a host's dpkg and DKMS rely on.
-fn check_control(package: &Package) -> anyhow::Result<()> {
+fn check_control(sh: &Shell, package: &Package) -> anyhow::Result<()> {
     let expected = [
         ("Package", package::PACKAGE),
         ("Version", &package.version),
         ("Architecture", "all"),
         ("Depends", "dkms (>= 3.0)"),
     ];
+    let deb = &package.deb;
     for (field, value) in expected {
-        let output = Command::new("dpkg-deb")
-            .arg("--field")
-            .arg(&package.deb)
-            .arg(field)
-            .output()
-            .context("running dpkg-deb")?;
-        let found = String::from_utf8_lossy(&output.stdout);
+        let found = cmd!(sh, "dpkg-deb --field {deb} {field}").quiet().read()?;
         if found.trim() != value {
             bail!(
                 "{}: {field} is \"{}\", expected \"{value}\"",
-                package.deb.display(),
+                deb.display(),
                 found.trim()
             );
         }
-    }
-    Ok(())
-}
-
-/// Runs `command`, its output shown only when it fails.
-fn run(command: &mut Command) -> anyhow::Result<()> {
-    let output = command
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {command:?}"))?;
-    if !output.status.success() {
-        bail!(
-            "{command:?} failed ({}):\n{}{}",
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
     }
     Ok(())
 }

@@ -180,9 +180,7 @@ fn needs(config: &BTreeMap<&str, &str>) -> anyhow::Result<Needs> {
              key.img` (see usbip/README.md)"
         );
     }
-    let rustc_version_text = config
-        .get("CONFIG_RUSTC_VERSION_TEXT")
-        .filter(|text| text.starts_with("rustc "))
+    let rustc_version_text = rustc_version_text(config)
         .context(
             "CONFIG_RUST=y but CONFIG_RUSTC_VERSION_TEXT is missing: not a 6.12 or later tree",
         )?
@@ -195,13 +193,7 @@ fn needs(config: &BTreeMap<&str, &str>) -> anyhow::Result<Needs> {
         // Kconfig encodes 19.1.7 as 190107.
         Compiler::Clang(version / 10000)
     } else if config.get("CONFIG_CC_IS_GCC") == Some(&"y") {
-        // `x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0`: the command comes first.
-        let command = config
-            .get("CONFIG_CC_VERSION_TEXT")
-            .and_then(|text| text.split_whitespace().next())
-            .filter(|command| command.contains("gcc"))
-            .unwrap_or("gcc");
-        Compiler::Gcc(command.to_owned())
+        Compiler::Gcc(gcc_command(config).unwrap_or("gcc").to_owned())
     } else {
         bail!("neither CONFIG_CC_IS_CLANG nor CONFIG_CC_IS_GCC is set: which compiler built it?");
     };
@@ -209,6 +201,23 @@ fn needs(config: &BTreeMap<&str, &str>) -> anyhow::Result<Needs> {
         rustc_version_text,
         cc,
     })
+}
+
+/// `CONFIG_RUSTC_VERSION_TEXT`, if it names a rustc.
+pub(crate) fn rustc_version_text<'a>(config: &BTreeMap<&str, &'a str>) -> Option<&'a str> {
+    config
+        .get("CONFIG_RUSTC_VERSION_TEXT")
+        .copied()
+        .filter(|text| text.starts_with("rustc "))
+}
+
+/// The gcc command `CONFIG_CC_VERSION_TEXT` names, if any: in
+/// `x86_64-linux-gnu-gcc-16 (Debian 16.2.0-3) 16.2.0` the command comes first.
+pub(crate) fn gcc_command<'a>(config: &BTreeMap<&str, &'a str>) -> Option<&'a str> {
+    config
+        .get("CONFIG_CC_VERSION_TEXT")
+        .and_then(|text| text.split_whitespace().next())
+        .filter(|command| command.contains("gcc"))
 }
 
 /// The rustc whose version text is exactly `wanted`, among `(version text, path)` pairs.

@@ -24,12 +24,28 @@ pub(crate) const PACKAGE: &str = "vusbkey-dkms";
 /// The DKMS module's name (`dkms.conf` `PACKAGE_NAME`, `/usr/src/<name>-<version>`).
 pub(crate) const MODULE: &str = "vusbkey";
 
+/// The architecture DKMS names its build directories after (`uname -m`).
+pub(crate) const DKMS_ARCH: &str = std::env::consts::ARCH;
+
 /// What `make` wrote.
 pub(crate) struct Package {
     /// `<workspace version>+<image sha256, 8 digits>`.
     pub(crate) version: String,
     /// `target/package/vusbkey-dkms_<version>_all.deb`.
     pub(crate) deb: PathBuf,
+}
+
+impl Package {
+    /// Where `dkms build` leaves this version's module for kernel `release`, in the DKMS tree
+    /// `dkms_tree` (`/var/lib/dkms` on a host).
+    pub(crate) fn built_module_dir(&self, dkms_tree: &Path, release: &str) -> PathBuf {
+        dkms_tree
+            .join(MODULE)
+            .join(&self.version)
+            .join(release)
+            .join(DKMS_ARCH)
+            .join("module")
+    }
 }
 
 /// Writes the DKMS source tree and the `.deb` for `image` to `target/package/`, replacing
