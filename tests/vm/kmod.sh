@@ -7,7 +7,7 @@
 # O_DIRECT), the read-only mount with the token, writes refused, unplug/replug, 20
 # insmod/rmmod cycles, rmmod while readers run, and the kernel log; not the rest (storm, PM,
 # parameters, other rmmod cases, differential against the reference, failslab). With
-# KMOD_KO set (by `distro.sh`'s and `dkms.sh`'s callers) it tests that module file instead.
+# KMOD_KO set (distro.sh and dkms.sh set it) it tests that module file instead.
 # vusbkey-timeout: 1500
 
 KO=${KMOD_KO:-/vusbkey/vusbkey.ko}
