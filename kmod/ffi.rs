@@ -36,12 +36,13 @@ opaque! {
     HostEndpoint;
 }
 
-/// `struct vusbkey_params`: the module parameters (NULL strings were not given).
+/// `struct vusbkey_params`: the module parameters (NULL strings were not given; the
+/// `serial=` values are read one by one with `vusbkey_param_serial`).
 #[repr(C)]
 pub(crate) struct Params {
     pub(crate) vendor_id: u16,
     pub(crate) product_id: u16,
-    pub(crate) serial: *const c_char,
+    pub(crate) nr_serials: u32,
     pub(crate) manufacturer: *const c_char,
     pub(crate) product: *const c_char,
 }
@@ -60,6 +61,7 @@ pub(crate) struct UrbInfo {
 
 extern "C" {
     pub(crate) fn vusbkey_get_params(out: *mut Params);
+    pub(crate) fn vusbkey_param_serial(index: u32) -> *const c_char;
 
     pub(crate) fn vusbkey_platform_register() -> c_int;
     pub(crate) fn vusbkey_platform_unregister();
@@ -88,6 +90,7 @@ extern "C" {
     pub(crate) fn vusbkey_urb_unlinked(urb: *mut RawUrb) -> c_int;
     pub(crate) fn vusbkey_urb_set_actual_length(urb: *mut RawUrb, len: u32);
     pub(crate) fn vusbkey_urb_ep(urb: *mut RawUrb) -> *mut HostEndpoint;
+    pub(crate) fn vusbkey_urb_portnum(urb: *mut RawUrb) -> u32;
     pub(crate) fn vusbkey_urb_next(urb: *mut RawUrb) -> *mut RawUrb;
     pub(crate) fn vusbkey_urb_set_next(urb: *mut RawUrb, next: *mut RawUrb);
     pub(crate) fn vusbkey_urb_leaked(urb: *mut RawUrb);
@@ -95,6 +98,9 @@ extern "C" {
     pub(crate) fn vusbkey_sg_next(sg: *mut Scatterlist) -> *mut Scatterlist;
     pub(crate) fn vusbkey_sg_virt(sg: *mut Scatterlist) -> *mut c_void;
     pub(crate) fn vusbkey_sg_len(sg: *mut Scatterlist) -> u32;
+
+    pub(crate) fn vusbkey_ports_sysfs_add(pdev: *mut PlatformDevice, ports: u32) -> c_int;
+    pub(crate) fn vusbkey_ports_sysfs_remove();
 
     pub(crate) fn vusbkey_spin_lock_irqsave(lock: *mut spinlock_t) -> c_ulong;
     pub(crate) fn vusbkey_spin_unlock_irqrestore(lock: *mut spinlock_t, flags: c_ulong);

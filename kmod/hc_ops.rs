@@ -5,6 +5,7 @@
 
 use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
 use crate::hcd::VHcd;
+use crate::roothub::MAX_STATUS_BYTES;
 use crate::usb::{errno, EndpointId, SubmittedUrb, UrbRef};
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
@@ -84,9 +85,9 @@ extern "C" fn vusbkey_rs_hub_status_data(hcd: *mut RawHcd, buf: *mut c_char) -> 
     if buf.is_null() {
         return 0;
     }
-    // SAFETY: usbcore passes a buffer of at least one byte per 8 ports (ours has one port)
-    // for the duration of the call (`usb_hcd_poll_rh_status`, `hcd_bus_suspend`).
-    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), 1) };
+    // SAFETY: usbcore passes a 6-byte buffer (`usb_hcd_poll_rh_status`, `hcd_bus_suspend`),
+    // enough for 47 ports, for the duration of the call.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), MAX_STATUS_BYTES) };
     // SAFETY: `hcd` is the HCD usbcore passed to this callback.
     unsafe { with(hcd, 0, |v| v.hub_status_data(buf) as c_int) }
 }

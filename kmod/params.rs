@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Module parameters (`vendor_id`, `product_id`, `serial`, `manufacturer`, `product`,
-//! declared in shim.c), checked and turned into the device's USB identity.
+//! Module parameters (`vendor_id`, `product_id`, `serial` (one per port), `manufacturer`,
+//! `product`, declared in shim.c), checked and turned into each port's device's USB
+//! identity.
 
 use crate::device::{
     Identity, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, INQUIRY_PRODUCT, INQUIRY_REVISION,
     INQUIRY_VENDOR,
 };
-use crate::{ffi, image};
+use crate::ffi;
+use crate::image::{Image, IMAGES};
 use kernel::ffi::c_char;
 use core::ptr;
 use kernel::prelude::*;
@@ -30,30 +32,66 @@ fn string(name: &str, p: *const c_char) -> Result<Option<&'static str>> {
     }
 }
 
-/// The identity from the parameters, validated; logs why and fails with `EINVAL` if not.
-pub(crate) fn identity() -> Result<Identity<'static>> {
-    let mut p = ffi::Params {
-        vendor_id: 0,
-        product_id: 0,
-        serial: ptr::null(),
-        manufacturer: ptr::null(),
-        product: ptr::null(),
-    };
-    // SAFETY: `p` is a valid, writable `struct vusbkey_params`.
-    unsafe { ffi::vusbkey_get_params(&mut p) };
-    let identity = Identity {
-        vendor_id: p.vendor_id,
-        product_id: p.product_id,
-        manufacturer: string("manufacturer", p.manufacturer)?.unwrap_or(DEFAULT_MANUFACTURER),
-        product: string("product", p.product)?.unwrap_or(DEFAULT_PRODUCT),
-        serial: string("serial", p.serial)?.unwrap_or(image::DEFAULT_SERIAL),
-        inquiry_vendor: INQUIRY_VENDOR,
-        inquiry_product: INQUIRY_PRODUCT,
-        inquiry_revision: INQUIRY_REVISION,
-    };
-    if let Err(e) = identity.validate() {
-        pr_err!("invalid module parameters: {}\n", e.message());
-        return Err(EINVAL);
+/// The parameters given, read once and checked against the images.
+pub(crate) struct Params {
+    raw: ffi::Params,
+}
+
+impl Params {
+    /// Reads the parameters; logs why and fails with `EINVAL` if `serial=` names more
+    /// devices than there are images (ports).
+    pub(crate) fn read() -> Result<Self> {
+        let mut raw = ffi::Params {
+            vendor_id: 0,
+            product_id: 0,
+            nr_serials: 0,
+            manufacturer: ptr::null(),
+            product: ptr::null(),
+        };
+        // SAFETY: `raw` is a valid, writable `struct vusbkey_params`.
+        unsafe { ffi::vusbkey_get_params(&mut raw) };
+        if raw.nr_serials as usize > IMAGES.len() {
+            pr_err!(
+                "serial= gives {} serial numbers, but the module has {} port(s), one per image\n",
+                raw.nr_serials,
+                IMAGES.len()
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self { raw })
     }
-    Ok(identity)
+
+    /// The identity of the device on port `port` (1-based) serving `image`, validated; logs
+    /// why and fails with `EINVAL` if not. Every port shares the ids and strings; the serial
+    /// number is the port's `serial=` value, else derived from its image.
+    pub(crate) fn identity(&self, port: usize, image: &'static Image) -> Result<Identity<'static>> {
+        // At most MAX_PORTS, a u32.
+        let index = port.saturating_sub(1) as u32;
+        // SAFETY: no preconditions; NULL past the values given.
+        let serial = unsafe { ffi::vusbkey_param_serial(index) };
+        let identity = Identity {
+            vendor_id: self.raw.vendor_id,
+            product_id: self.raw.product_id,
+            manufacturer: string("manufacturer", self.raw.manufacturer)?
+                .unwrap_or(DEFAULT_MANUFACTURER),
+            product: string("product", self.raw.product)?.unwrap_or(DEFAULT_PRODUCT),
+            serial: string("serial", serial)?.unwrap_or(image.default_serial()),
+            inquiry_vendor: INQUIRY_VENDOR,
+            inquiry_product: INQUIRY_PRODUCT,
+            inquiry_revision: INQUIRY_REVISION,
+        };
+        if let Err(e) = identity.validate() {
+            pr_err!("invalid module parameters for port {}: {}\n", port, e.message());
+            return Err(EINVAL);
+        }
+        Ok(identity)
+    }
+
+    /// Checks every port's identity (module init: bad parameters fail the load at once).
+    pub(crate) fn check(&self) -> Result {
+        for (i, image) in IMAGES.iter().enumerate() {
+            self.identity(i + 1, image)?;
+        }
+        Ok(())
+    }
 }

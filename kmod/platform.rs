@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The platform device that parents the HCD: probe creates and adds the HCD with its
-//! [`VHcd`], remove tears it down; and the sysfs attributes (`image_sha256`, `image_size`,
-//! `connected`) shim.c declares on it.
+//! [`VHcd`] (a port per image), remove tears it down; and the sysfs attributes shim.c
+//! declares: `image_sha256`, `image_size`, `connected` of every port in `ports/N/`, and of
+//! port 1 on the device itself.
 
 use crate::device::{Device, Speed};
 use crate::ffi::{self, PlatformDevice, RawHcd};
 use crate::hcd::VHcd;
-use crate::image::{self, ImageDisk};
+use crate::port::Port;
+use crate::image::{Image, ImageDisk, IMAGES};
 use crate::usb::{errno_result, Hcd};
 use crate::{params, wq};
 use kernel::bindings;
@@ -31,16 +33,27 @@ extern "C" fn vusbkey_rs_probe(pdev: *mut PlatformDevice) -> c_int {
 }
 
 fn probe(pdev: *mut PlatformDevice) -> Result {
-    // The root hub is a USB 2.0 hub: the device runs at high speed.
-    let device = Device::new(params::identity()?, ImageDisk, Speed::High).map_err(|e| {
-        pr_err!("invalid identity: {}\n", e.message());
-        EINVAL
-    })?;
+    let params = params::Params::read()?;
     // SAFETY: the driver core passes a live platform device, being probed by this driver.
     // On failure below, dropping `hcd` frees the HCD; the driver core clears the drvdata of a
     // device whose probe failed (dd.c `really_probe`, `device_unbind_cleanup`).
     let hcd = unsafe { Hcd::create(pdev, SG_TABLESIZE) }.ok_or(ENOMEM)?;
-    let vhcd = Arc::pin_init(VHcd::new(hcd.clone(), device), GFP_KERNEL)?;
+    // One port per image, port 1 first.
+    let mut ports = KVec::with_capacity(IMAGES.len(), GFP_KERNEL)?;
+    for (i, image) in IMAGES.iter().enumerate() {
+        let number = i + 1;
+        // The root hub is a USB 2.0 hub: the devices run at high speed.
+        let device = Device::new(params.identity(number, image)?, ImageDisk(image), Speed::High)
+            .map_err(|e| {
+                pr_err!("port {}: invalid identity: {}\n", number, e.message());
+                EINVAL
+            })?;
+        ports.push(
+            Arc::pin_init(Port::new(number, hcd.clone(), device), GFP_KERNEL)?,
+            GFP_KERNEL,
+        )?;
+    }
+    let vhcd = Arc::new(VHcd::new(hcd.clone(), ports)?, GFP_KERNEL)?;
     let vhcd_ptr = Arc::into_raw(vhcd);
     // SAFETY: `hcd` is not yet added: nothing reads `hcd_priv` concurrently. The stored
     // `Arc` is taken back in `release`.
@@ -52,14 +65,28 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
         unsafe { release(hcd) };
         return Err(e);
     }
+    // At most MAX_PORTS, a u32. The attributes find the HCD through the drvdata, set above.
+    // SAFETY: `pdev` is being probed; `vusbkey_rs_remove` removes the directories before
+    // the HCD.
+    let sysfs = errno_result(unsafe { ffi::vusbkey_ports_sysfs_add(pdev, IMAGES.len() as u32) });
+    if let Err(e) = sysfs {
+        // SAFETY: the HCD was added by this probe, which fails: remove it, then release.
+        unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
+        // SAFETY: `usb_remove_hcd` returned: usbcore no longer calls back.
+        unsafe { release(hcd) };
+        return Err(e);
+    }
     // The drvdata keeps this reference, until `vusbkey_rs_remove` takes it back.
     let _ = hcd.into_raw();
-    // The device starts plugged in: it shows up once the hub driver powers the port.
-    pr_info!(
-        "host controller ready, disk {} bytes, sha256 {}\n",
-        image::size(),
-        image::sha256()
-    );
+    // The devices start plugged in: they show up once the hub driver powers the ports.
+    for (i, image) in IMAGES.iter().enumerate() {
+        pr_info!(
+            "port {}: disk {} bytes, sha256 {}\n",
+            i + 1,
+            image.size(),
+            image.sha256()
+        );
+    }
     Ok(())
 }
 
@@ -92,6 +119,8 @@ extern "C" fn vusbkey_rs_remove(pdev: *mut PlatformDevice) {
     let Some(hcd) = (unsafe { Hcd::from_raw(ffi::vusbkey_pdev_hcd(pdev)) }) else {
         return;
     };
+    // SAFETY: no callback of the attributes runs after this (kobject_del waits for them).
+    unsafe { ffi::vusbkey_ports_sysfs_remove() };
     // SAFETY: `hcd` is the HCD probe added; this disconnects the device (usb-storage and
     // usbfs users let go of it, their URBs are given back) and stops the controller.
     unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
@@ -118,11 +147,11 @@ pub(crate) fn register() -> Result {
     unsafe { bindings::wait_for_device_probe() };
     // SAFETY: the device is bound (registration succeeded) and stays so until `unregister`
     // (no sysfs unbind: `suppress_bind_attrs`), so its drvdata is our HCD.
-    let powered = unsafe { with_hcd(ffi::vusbkey_platform_hcd(), |v| v.port_powered()) };
+    let powered = unsafe { with_hcd(ffi::vusbkey_platform_hcd(), |v| v.ports_powered()) };
     match powered {
         Ok(true) => Ok(()),
         _ => {
-            pr_err!("the hub driver did not power the root hub's port\n");
+            pr_err!("the hub driver did not power the root hub's ports\n");
             unregister();
             Err(EIO)
         }
@@ -167,36 +196,40 @@ unsafe fn with_dev<R>(
     dev: *mut ffi::Device,
     f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R,
 ) -> Result<R> {
-    // SAFETY: sysfs attributes exist only while the driver is bound (they are driver
-    // `dev_groups`, removed before remove runs, which waits for running callbacks), so the
-    // drvdata is our HCD, bound during the call.
+    // SAFETY: our sysfs attributes exist only while the driver is bound, so the drvdata is
+    // our HCD, bound during the call: the device's are driver `dev_groups`, removed before
+    // remove runs (which waits for running callbacks), and `ports/N/` are removed by remove
+    // before anything else (`kobject_del` waits for running callbacks too).
     unsafe { with_hcd(ffi::vusbkey_dev_hcd(dev), f) }
 }
 
 #[no_mangle]
-extern "C" fn vusbkey_rs_connected_show(dev: *mut ffi::Device) -> c_int {
-    // SAFETY: sysfs passes our device to its `connected` callback.
-    match unsafe { with_dev(dev, |v| v.connected()) } {
-        Ok(c) => c_int::from(c),
-        Err(e) => e.to_errno(),
+extern "C" fn vusbkey_rs_connected_show(dev: *mut ffi::Device, port: u32) -> c_int {
+    // SAFETY: sysfs passes our device to a `connected` callback.
+    match unsafe { with_dev(dev, |v| v.connected(port as usize)) } {
+        Ok(Ok(c)) => c_int::from(c),
+        Ok(Err(e)) | Err(e) => e.to_errno(),
     }
 }
 
 #[no_mangle]
-extern "C" fn vusbkey_rs_connected_store(dev: *mut ffi::Device, connected: bool) -> c_int {
-    // SAFETY: sysfs passes our device to its `connected` callback.
-    match unsafe { with_dev(dev, |v| v.set_connected(connected)) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
+extern "C" fn vusbkey_rs_connected_store(dev: *mut ffi::Device, port: u32, connected: bool) -> c_int {
+    // SAFETY: sysfs passes our device to a `connected` callback.
+    match unsafe { with_dev(dev, |v| v.set_connected(port as usize, connected)) } {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) | Err(e) => e.to_errno(),
     }
 }
 
+/// What `%.64s` prints for a port without an image (none of our attributes asks for one).
+static NO_SHA256: [u8; 1] = [0];
+
 #[no_mangle]
-extern "C" fn vusbkey_rs_image_sha256() -> *const u8 {
-    image::sha256().as_ptr()
+extern "C" fn vusbkey_rs_image_sha256(port: u32) -> *const u8 {
+    Image::of_port(port as usize).map_or(NO_SHA256.as_ptr(), |image| image.sha256().as_ptr())
 }
 
 #[no_mangle]
-extern "C" fn vusbkey_rs_image_size() -> u64 {
-    image::size()
+extern "C" fn vusbkey_rs_image_size(port: u32) -> u64 {
+    Image::of_port(port as usize).map_or(0, Image::size)
 }

@@ -1,39 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The root hub: one USB 2.0 downstream port, its status/change bits and the hub class
-//! requests (USB 2.0 chapter 11) usbcore sends to it.
+//! The root hub: its hub class requests (USB 2.0 §11.24.2) parsed into hub-wide and
+//! per-port ones, the hub descriptor for its ports, and the status-change bitmap.
 //!
-//! Pure state machine, no C: [`RootPort::control`] answers one request and says what the
-//! caller must do next (reset the device). Nothing is timed: a reset or a resume completes
-//! at once; usbcore does its own waiting.
+//! Pure functions, no C and no state: the ports' own state machines are [`RootPort`]s, one
+//! per compiled-in image.
+//!
+//! [`RootPort`]: crate::root_port::RootPort
 
-/// The port number of our only port.
-const PORT: u16 = 1;
+/// Most ports the root hub can have: its descriptor and change bitmap use two bytes of port
+/// bits (bit 0 is the hub's), USB 2.0 §11.23.2.1 and §11.12.4.
+pub(crate) const MAX_PORTS: usize = 15;
 
-// wPortStatus bits, USB 2.0 §11.24.2.7.1 (Table 11-21).
-const PORT_CONNECTION: u16 = 1 << 0;
-const PORT_ENABLE: u16 = 1 << 1;
-const PORT_SUSPEND: u16 = 1 << 2;
-const PORT_RESET: u16 = 1 << 4;
-const PORT_POWER: u16 = 1 << 8;
-const PORT_LOW_SPEED: u16 = 1 << 9;
-const PORT_HIGH_SPEED: u16 = 1 << 10;
-
-// wPortChange bits, USB 2.0 §11.24.2.7.2 (Table 11-22).
-const C_PORT_CONNECTION: u16 = 1 << 0;
-const C_PORT_SUSPEND: u16 = 1 << 2;
-const C_PORT_RESET: u16 = 1 << 4;
-
-// Feature selectors, USB 2.0 §11.24.2 (Table 11-17).
-const F_C_HUB_LOCAL_POWER: u16 = 0;
-const F_C_HUB_OVER_CURRENT: u16 = 1;
-const F_PORT_ENABLE: u16 = 1;
-const F_PORT_SUSPEND: u16 = 2;
-const F_PORT_RESET: u16 = 4;
-const F_PORT_POWER: u16 = 8;
-const F_C_PORT_CONNECTION: u16 = 16;
-const F_C_PORT_RESET: u16 = 20;
-const F_PORT_INDICATOR: u16 = 22;
+/// Bytes of the status-change bitmap for [`MAX_PORTS`] (USB 2.0 §11.12.4).
+pub(crate) const MAX_STATUS_BYTES: usize = MAX_PORTS / 8 + 1;
 
 // Hub class requests as usbcore encodes them: bmRequestType << 8 | bRequest
 // (include/linux/usb/hcd.h), USB 2.0 §11.24.2 (Table 11-15).
@@ -45,206 +25,129 @@ const GET_PORT_STATUS: u16 = 0xa300;
 const SET_HUB_FEATURE: u16 = 0x2003;
 const SET_PORT_FEATURE: u16 = 0x2303;
 
+// Hub feature selectors, USB 2.0 §11.24.2 (Table 11-17).
+const F_C_HUB_LOCAL_POWER: u16 = 0;
+const F_C_HUB_OVER_CURRENT: u16 = 1;
+
 /// Hub descriptor type, USB 2.0 §11.23.2.1 (Table 11-13).
 const DT_HUB: u8 = 0x29;
-
-/// The hub descriptor, USB 2.0 §11.23.2.1: one port; wHubCharacteristics 0x0011 =
-/// per-port power switching, not compound, no over-current protection; power good at once;
-/// the port's device is removable; PortPwrCtrlMask all ones (USB 1.1 compatibility).
-const HUB_DESCRIPTOR: [u8; 9] = [9, DT_HUB, 1, 0x11, 0x00, 0, 0, 0x00, 0xff];
 
 /// A hub request the root hub does not support: usbcore turns it into a protocol stall.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Stall;
 
-/// The outcome of a successful request.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct Reply {
-    /// Bytes written to the request's buffer.
-    pub(crate) len: usize,
-    /// The port went through a reset: the device must see a bus reset before its next
-    /// transfer.
-    pub(crate) reset_device: bool,
+/// A request to one port (USB 2.0 §11.24.2.2, .7, .13), for its [`RootPort`].
+///
+/// [`RootPort`]: crate::root_port::RootPort
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PortRequest {
+    GetStatus,
+    SetFeature(u16),
+    ClearFeature(u16),
 }
 
-/// The root hub's single port.
-pub(crate) struct RootPort {
-    /// wPortStatus.
-    status: u16,
-    /// wPortChange.
-    change: u16,
-    /// Whether the device is plugged in (the `connected` sysfs attribute).
-    plugged: bool,
+/// A hub class request, parsed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// Answered by the hub itself: the data stage's bytes.
+    Hub(HubReply),
+    /// For port `port` (1-based, at most the hub's port count).
+    Port { port: usize, request: PortRequest },
 }
 
-impl RootPort {
-    /// An unpowered port; `plugged` says whether the device is attached.
-    pub(crate) const fn new(plugged: bool) -> Self {
-        Self {
-            status: 0,
-            change: 0,
-            plugged,
+/// A hub-wide request's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum HubReply {
+    /// No data stage.
+    Empty,
+    /// The hub descriptor.
+    Descriptor,
+    /// wHubStatus and wHubChange.
+    Status,
+}
+
+/// Parses a request to a root hub of `ports` ports; unsupported requests, and requests to
+/// a port the hub does not have, are a [`Stall`].
+pub(crate) fn parse(ports: usize, type_req: u16, value: u16, index: u16) -> Result<Request, Stall> {
+    let port = |number: u16| {
+        let number = usize::from(number);
+        if (1..=ports).contains(&number) {
+            Ok(number)
+        } else {
+            Err(Stall)
         }
-    }
-
-    /// Whether the device is plugged in.
-    pub(crate) fn plugged(&self) -> bool {
-        self.plugged
-    }
-
-    /// Whether the hub driver has powered the port (USB 2.0 §11.11).
-    pub(crate) fn powered(&self) -> bool {
-        self.status & PORT_POWER != 0
-    }
-
-    /// Whether the port is enabled and not suspended: the device can take transfers.
-    pub(crate) fn active(&self) -> bool {
-        self.status & (PORT_ENABLE | PORT_SUSPEND) == PORT_ENABLE
-    }
-
-    /// Whether the port is suspended.
-    pub(crate) fn suspended(&self) -> bool {
-        self.status & PORT_SUSPEND != 0
-    }
-
-    /// Whether a change bit is set: the hub's status-change endpoint must report port 1.
-    pub(crate) fn has_changes(&self) -> bool {
-        self.change != 0
-    }
-
-    /// Plugs or unplugs the device; returns whether anything changed.
-    /// On a powered port, connection shows at once with C_PORT_CONNECTION (§11.24.2.7.2.1);
-    /// an unplug also disables the port (§11.5.1.* : Disconnected state).
-    pub(crate) fn set_plugged(&mut self, plugged: bool) -> bool {
-        if plugged == self.plugged {
-            return false;
-        }
-        self.plugged = plugged;
-        if self.status & PORT_POWER != 0 {
-            if plugged {
-                self.status |= PORT_CONNECTION;
-            } else {
-                self.status &= PORT_POWER;
-            }
-            self.change |= C_PORT_CONNECTION;
-        }
-        true
-    }
-
-    /// Answers one hub class request; `buf` is the request's data stage (wLength bytes).
-    pub(crate) fn control(
-        &mut self,
-        type_req: u16,
-        value: u16,
-        index: u16,
-        buf: &mut [u8],
-    ) -> Result<Reply, Stall> {
-        match type_req {
-            // §11.24.2.1: the hub has no local power or over-current changes to clear.
-            CLEAR_HUB_FEATURE => match value {
-                F_C_HUB_LOCAL_POWER | F_C_HUB_OVER_CURRENT => Ok(Reply::default()),
-                _ => Err(Stall),
-            },
-            // §11.24.2.12: only C_HUB_* features exist, and they cannot be set.
-            SET_HUB_FEATURE => Err(Stall),
-            // §11.24.2.5.
-            GET_HUB_DESCRIPTOR => {
-                if value >> 8 != u16::from(DT_HUB) {
-                    return Err(Stall);
-                }
-                Ok(Reply {
-                    len: put(buf, &HUB_DESCRIPTOR),
-                    reset_device: false,
-                })
-            }
-            // §11.24.2.6: local power good, no over-current; no changes.
-            GET_HUB_STATUS => Ok(Reply {
-                len: put(buf, &[0; 4]),
-                reset_device: false,
-            }),
-            // §11.24.2.7; wValue 0 is the only status type of a USB 2.0 hub.
-            GET_PORT_STATUS => {
-                if index != PORT || value != 0 {
-                    return Err(Stall);
-                }
-                let [s0, s1] = self.status.to_le_bytes();
-                let [c0, c1] = self.change.to_le_bytes();
-                Ok(Reply {
-                    len: put(buf, &[s0, s1, c0, c1]),
-                    reset_device: false,
-                })
-            }
-            SET_PORT_FEATURE if index & 0xff == PORT => self.set_feature(value),
-            CLEAR_PORT_FEATURE if index == PORT => self.clear_feature(value),
-            _ => Err(Stall),
-        }
-    }
-
-    /// SetPortFeature, §11.24.2.13.
-    fn set_feature(&mut self, feature: u16) -> Result<Reply, Stall> {
-        let mut reply = Reply::default();
-        match feature {
-            // §11.24.2.7.1.3: only an enabled port can be suspended.
-            F_PORT_SUSPEND => {
-                if self.status & PORT_ENABLE != 0 {
-                    self.status |= PORT_SUSPEND;
-                }
-            }
-            // §11.24.2.7.1.6: power on; an attached device then shows as a connection.
-            F_PORT_POWER => {
-                if self.status & PORT_POWER == 0 {
-                    self.status |= PORT_POWER;
-                    if self.plugged {
-                        self.status |= PORT_CONNECTION;
-                        self.change |= C_PORT_CONNECTION;
-                    }
-                }
-            }
-            // §11.24.2.7.1.5 and §11.5.1.5: reset signalling, then the port is enabled at the
-            // device's speed (high) and C_PORT_RESET is set; the reset completes at once.
-            F_PORT_RESET => {
-                if self.status & PORT_CONNECTION != 0 {
-                    self.status &= !(PORT_SUSPEND | PORT_RESET | PORT_LOW_SPEED);
-                    self.status |= PORT_ENABLE | PORT_HIGH_SPEED;
-                    self.change |= C_PORT_RESET;
-                    reply.reset_device = true;
-                }
-            }
-            // Change bits cannot be set; a USB 2.0 hub ignores the request (§11.24.2.13).
-            16..=20 => {}
-            // PORT_ENABLE is not settable (§11.24.2.7.1.2); no TEST or INDICATOR support.
+    };
+    let request = match type_req {
+        // §11.24.2.1: the hub has no local power or over-current changes to clear.
+        CLEAR_HUB_FEATURE => match value {
+            F_C_HUB_LOCAL_POWER | F_C_HUB_OVER_CURRENT => Request::Hub(HubReply::Empty),
             _ => return Err(Stall),
+        },
+        // §11.24.2.12: only C_HUB_* features exist, and they cannot be set.
+        SET_HUB_FEATURE => return Err(Stall),
+        // §11.24.2.5.
+        GET_HUB_DESCRIPTOR if value >> 8 == u16::from(DT_HUB) => {
+            Request::Hub(HubReply::Descriptor)
         }
-        Ok(reply)
-    }
+        // §11.24.2.6: local power good, no over-current; no changes.
+        GET_HUB_STATUS => Request::Hub(HubReply::Status),
+        // §11.24.2.7; wValue 0 is the only status type of a USB 2.0 hub.
+        GET_PORT_STATUS if value == 0 => Request::Port {
+            port: port(index)?,
+            request: PortRequest::GetStatus,
+        },
+        // §11.24.2.13: the high byte of wIndex selects a test mode or indicator.
+        SET_PORT_FEATURE => Request::Port {
+            port: port(index & 0xff)?,
+            request: PortRequest::SetFeature(value),
+        },
+        // §11.24.2.2.
+        CLEAR_PORT_FEATURE => Request::Port {
+            port: port(index)?,
+            request: PortRequest::ClearFeature(value),
+        },
+        _ => return Err(Stall),
+    };
+    Ok(request)
+}
 
-    /// ClearPortFeature, §11.24.2.2.
-    fn clear_feature(&mut self, feature: u16) -> Result<Reply, Stall> {
-        match feature {
-            // §11.24.2.7.1.2: disable the port.
-            F_PORT_ENABLE => self.status &= !(PORT_ENABLE | PORT_SUSPEND),
-            // §11.24.2.7.1.3: resume; completes at once and sets C_PORT_SUSPEND.
-            F_PORT_SUSPEND => {
-                if self.status & PORT_SUSPEND != 0 {
-                    self.status &= !PORT_SUSPEND;
-                    self.change |= C_PORT_SUSPEND;
-                }
-            }
-            // §11.24.2.7.1.6: power off: every status bit goes.
-            F_PORT_POWER => self.status = 0,
-            F_PORT_INDICATOR => {}
-            // §11.24.2.7.2: acknowledge a change.
-            F_C_PORT_CONNECTION..=F_C_PORT_RESET => {
-                self.change &= !(1 << (feature - F_C_PORT_CONNECTION));
-            }
-            _ => return Err(Stall),
+/// Writes a hub-wide reply for a hub of `ports` ports into `buf`; returns its length.
+pub(crate) fn answer(reply: &HubReply, ports: usize, buf: &mut [u8]) -> usize {
+    match reply {
+        HubReply::Empty => 0,
+        HubReply::Descriptor => {
+            let mut desc = [0u8; 7 + 2 * MAX_STATUS_BYTES];
+            let len = descriptor(ports, &mut desc);
+            put(buf, &desc[..len])
         }
-        Ok(Reply::default())
+        HubReply::Status => put(buf, &[0; 4]),
     }
+}
+
+/// The hub descriptor, USB 2.0 §11.23.2.1, into `out`; returns its length. `ports` ports;
+/// wHubCharacteristics 0x0011 = per-port power switching, not compound, no over-current
+/// protection; power good at once; no hub controller current; every port's device
+/// removable (DeviceRemovable all zero); PortPwrCtrlMask all ones (USB 1.1 compatibility).
+/// Both bitmaps have a bit per port after bit 0, in whole bytes.
+fn descriptor(ports: usize, out: &mut [u8; 7 + 2 * MAX_STATUS_BYTES]) -> usize {
+    let ports = ports.min(MAX_PORTS);
+    let width = status_bytes(ports);
+    let len = 7 + 2 * width;
+    // Both fit a byte: at most 15 and 11.
+    out[..7].copy_from_slice(&[len as u8, DT_HUB, ports as u8, 0x11, 0x00, 0, 0]);
+    out[7..7 + width].fill(0);
+    out[7 + width..len].fill(0xff);
+    len
+}
+
+/// Bytes of the status-change bitmap (and of each descriptor bitmap) of a hub with `ports`
+/// ports: bit 0 for the hub, bit N for port N (USB 2.0 §11.12.4).
+pub(crate) fn status_bytes(ports: usize) -> usize {
+    ports / 8 + 1
 }
 
 /// Copies as much of `data` as fits into `buf`; returns the number of bytes copied.
-fn put(buf: &mut [u8], data: &[u8]) -> usize {
+pub(crate) fn put(buf: &mut [u8], data: &[u8]) -> usize {
     let n = buf.len().min(data.len());
     buf[..n].copy_from_slice(&data[..n]);
     n

@@ -8,10 +8,12 @@
  */
 
 #include <linux/device.h>
+#include <linux/kobject.h>
 #include <linux/kstrtox.h>
 #include <linux/moduleparam.h>
 #include <linux/platform_device.h>
 #include <linux/scatterlist.h>
+#include <linux/slab.h>
 #include <linux/sched/mm.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
@@ -50,9 +52,10 @@ static ushort product_id = 0x0001;
 module_param(product_id, ushort, 0444);
 MODULE_PARM_DESC(product_id, "USB idProduct (default 0x0001, the pid.codes test PID)");
 
-static char *serial;
-module_param(serial, charp, 0444);
-MODULE_PARM_DESC(serial, "iSerialNumber, 12-126 chars of 0-9A-F (default: first 16 hex digits of the image SHA-256)");
+static char *serial[VUSBKEY_MAX_PORTS];
+static unsigned int nr_serials;
+module_param_array(serial, charp, &nr_serials, 0444);
+MODULE_PARM_DESC(serial, "iSerialNumber of each port's device, comma-separated, 12-126 chars of 0-9A-F each (default: first 16 hex digits of the port's image SHA-256)");
 
 static char *manufacturer;
 module_param(manufacturer, charp, 0444);
@@ -66,9 +69,14 @@ void vusbkey_get_params(struct vusbkey_params *out)
 {
 	out->vendor_id = vendor_id;
 	out->product_id = product_id;
-	out->serial = serial;
+	out->nr_serials = nr_serials;
 	out->manufacturer = manufacturer;
 	out->product = product;
+}
+
+const char *vusbkey_param_serial(u32 index)
+{
+	return index < nr_serials && index < VUSBKEY_MAX_PORTS ? serial[index] : NULL;
 }
 
 /* ---- the HCD ---- */
@@ -167,6 +175,7 @@ void vusbkey_urb_get_info(struct urb *urb, struct vusbkey_urb_info *out)
 int vusbkey_urb_unlinked(struct urb *urb) { return urb->unlinked; }
 void vusbkey_urb_set_actual_length(struct urb *urb, u32 len) { urb->actual_length = len; }
 struct usb_host_endpoint *vusbkey_urb_ep(struct urb *urb) { return urb->ep; }
+u32 vusbkey_urb_portnum(struct urb *urb) { return urb->dev->portnum; }
 struct urb *vusbkey_urb_next(struct urb *urb) { return urb->hcpriv; }
 void vusbkey_urb_set_next(struct urb *urb, struct urb *next) { urb->hcpriv = next; }
 
@@ -218,36 +227,44 @@ struct workqueue_struct *vusbkey_alloc_workqueue(void)
 unsigned int vusbkey_noio_save(void) { return memalloc_noio_save(); }
 void vusbkey_noio_restore(unsigned int flags) { memalloc_noio_restore(flags); }
 
-/* ---- sysfs on the platform device ---- */
+/* ---- sysfs: port 1's attributes on the platform device, every port's in ports/N/ ---- */
 
-static ssize_t image_sha256_show(struct device *dev, struct device_attribute *attr, char *buf)
+static ssize_t connected_emit(char *buf, int ret)
 {
-	return sysfs_emit(buf, "%.64s\n", vusbkey_rs_image_sha256());
-}
-static DEVICE_ATTR_RO(image_sha256);
-
-static ssize_t image_size_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "%llu\n", vusbkey_rs_image_size());
-}
-static DEVICE_ATTR_RO(image_size);
-
-static ssize_t connected_show(struct device *dev, struct device_attribute *attr, char *buf)
-{
-	int ret = vusbkey_rs_connected_show(dev);
-
 	return ret < 0 ? ret : sysfs_emit(buf, "%d\n", ret);
 }
 
-static ssize_t connected_store(struct device *dev, struct device_attribute *attr,
-			       const char *buf, size_t count)
+static ssize_t connected_parse(struct device *dev, u32 port, const char *buf, size_t count)
 {
 	bool on;
 	int ret = kstrtobool(buf, &on);
 
 	if (!ret)
-		ret = vusbkey_rs_connected_store(dev, on);
+		ret = vusbkey_rs_connected_store(dev, port, on);
 	return ret < 0 ? ret : count;
+}
+
+static ssize_t image_sha256_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%.64s\n", vusbkey_rs_image_sha256(1));
+}
+static DEVICE_ATTR_RO(image_sha256);
+
+static ssize_t image_size_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", vusbkey_rs_image_size(1));
+}
+static DEVICE_ATTR_RO(image_size);
+
+static ssize_t connected_show(struct device *dev, struct device_attribute *attr, char *buf)
+{
+	return connected_emit(buf, vusbkey_rs_connected_show(dev, 1));
+}
+
+static ssize_t connected_store(struct device *dev, struct device_attribute *attr,
+			       const char *buf, size_t count)
+{
+	return connected_parse(dev, 1, buf, count);
 }
 static DEVICE_ATTR_RW(connected);
 
@@ -258,6 +275,119 @@ static struct attribute *vusbkey_attrs[] = {
 	NULL,
 };
 ATTRIBUTE_GROUPS(vusbkey);
+
+/* ports/N: a kobject per port, under a "ports" kobject of the platform device. */
+struct vusbkey_port_kobj {
+	struct kobject kobj;
+	struct device *dev;	/* the platform device, bound while the kobject exists */
+	u32 port;
+};
+
+#define to_port_kobj(k) container_of(k, struct vusbkey_port_kobj, kobj)
+
+static ssize_t port_image_sha256_show(struct kobject *kobj, struct kobj_attribute *attr,
+				      char *buf)
+{
+	return sysfs_emit(buf, "%.64s\n", vusbkey_rs_image_sha256(to_port_kobj(kobj)->port));
+}
+
+static ssize_t port_image_size_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", vusbkey_rs_image_size(to_port_kobj(kobj)->port));
+}
+
+static ssize_t port_connected_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct vusbkey_port_kobj *p = to_port_kobj(kobj);
+
+	return connected_emit(buf, vusbkey_rs_connected_show(p->dev, p->port));
+}
+
+static ssize_t port_connected_store(struct kobject *kobj, struct kobj_attribute *attr,
+				    const char *buf, size_t count)
+{
+	struct vusbkey_port_kobj *p = to_port_kobj(kobj);
+
+	return connected_parse(p->dev, p->port, buf, count);
+}
+
+static struct kobj_attribute port_attr_image_sha256 =
+	__ATTR(image_sha256, 0444, port_image_sha256_show, NULL);
+static struct kobj_attribute port_attr_image_size =
+	__ATTR(image_size, 0444, port_image_size_show, NULL);
+static struct kobj_attribute port_attr_connected =
+	__ATTR(connected, 0644, port_connected_show, port_connected_store);
+
+static struct attribute *port_attrs[] = {
+	&port_attr_image_sha256.attr,
+	&port_attr_image_size.attr,
+	&port_attr_connected.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(port);
+
+static void port_release(struct kobject *kobj)
+{
+	kfree(to_port_kobj(kobj));
+}
+
+static const struct kobj_type port_ktype = {
+	.release = port_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = port_groups,
+};
+
+/* The one platform device's: set by vusbkey_ports_sysfs_add, cleared by _remove. */
+static struct kobject *vusbkey_ports_kobj;
+static struct vusbkey_port_kobj *vusbkey_port_kobjs[VUSBKEY_MAX_PORTS];
+
+void vusbkey_ports_sysfs_remove(void)
+{
+	int i;
+
+	for (i = 0; i < VUSBKEY_MAX_PORTS; i++) {
+		if (vusbkey_port_kobjs[i]) {
+			/* Removes the files; returns once their running callbacks have. */
+			kobject_del(&vusbkey_port_kobjs[i]->kobj);
+			kobject_put(&vusbkey_port_kobjs[i]->kobj);
+			vusbkey_port_kobjs[i] = NULL;
+		}
+	}
+	kobject_put(vusbkey_ports_kobj);
+	vusbkey_ports_kobj = NULL;
+}
+
+int vusbkey_ports_sysfs_add(struct platform_device *pdev, u32 ports)
+{
+	struct device *dev = &pdev->dev;
+	u32 i;
+	int ret;
+
+	if (ports > VUSBKEY_MAX_PORTS)
+		return -EINVAL;
+	vusbkey_ports_kobj = kobject_create_and_add("ports", &dev->kobj);
+	if (!vusbkey_ports_kobj)
+		return -ENOMEM;
+	for (i = 0; i < ports; i++) {
+		struct vusbkey_port_kobj *p = kzalloc(sizeof(*p), GFP_KERNEL);
+
+		if (!p) {
+			vusbkey_ports_sysfs_remove();
+			return -ENOMEM;
+		}
+		p->dev = dev;
+		p->port = i + 1;
+		ret = kobject_init_and_add(&p->kobj, &port_ktype, vusbkey_ports_kobj, "%u", i + 1);
+		if (ret) {
+			/* The kobject was initialised: its release frees it. */
+			kobject_put(&p->kobj);
+			vusbkey_ports_sysfs_remove();
+			return ret;
+		}
+		vusbkey_port_kobjs[i] = p;
+	}
+	return 0;
+}
 
 /* ---- platform driver and its one device ---- */
 

@@ -23,11 +23,14 @@ struct usb_hcd;
 struct usb_host_endpoint;
 struct workqueue_struct;
 
+/* Most root-hub ports, hence images and serial= values (roothub.rs MAX_PORTS). */
+#define VUSBKEY_MAX_PORTS 15
+
 /* Module parameters, as given to insmod (NULL strings: not given). */
 struct vusbkey_params {
 	u16 vendor_id;
 	u16 product_id;
-	const char *serial;
+	u32 nr_serials;		/* serial= values given; read with vusbkey_param_serial() */
 	const char *manufacturer;
 	const char *product;
 };
@@ -47,6 +50,8 @@ struct vusbkey_urb_info {
 
 /* Module parameters. */
 void vusbkey_get_params(struct vusbkey_params *out);
+/* serial=, value `index` (0-based; NULL past the values given). */
+const char *vusbkey_param_serial(u32 index);
 
 /* Platform driver and device: register both (probed synchronously) / unregister both. */
 int vusbkey_platform_register(void);
@@ -79,6 +84,8 @@ void vusbkey_urb_get_info(struct urb *urb, struct vusbkey_urb_info *out);
 int vusbkey_urb_unlinked(struct urb *urb);
 void vusbkey_urb_set_actual_length(struct urb *urb, u32 len);
 struct usb_host_endpoint *vusbkey_urb_ep(struct urb *urb);
+/* urb->dev->portnum: the root-hub port of the URB's device (1-based). */
+u32 vusbkey_urb_portnum(struct urb *urb);
 /* urb->hcpriv: the HCD's own link to the next queued URB. */
 struct urb *vusbkey_urb_next(struct urb *urb);
 void vusbkey_urb_set_next(struct urb *urb, struct urb *next);
@@ -89,6 +96,10 @@ void vusbkey_urb_leaked(struct urb *urb);
 struct scatterlist *vusbkey_sg_next(struct scatterlist *sg);
 void *vusbkey_sg_virt(struct scatterlist *sg);
 u32 vusbkey_sg_len(struct scatterlist *sg);
+
+/* sysfs: ports/N/ under the platform device, one per port; removed before the HCD is. */
+int vusbkey_ports_sysfs_add(struct platform_device *pdev, u32 ports);
+void vusbkey_ports_sysfs_remove(void);
 
 /* Locks and the module's workqueue. */
 unsigned long vusbkey_spin_lock_irqsave(spinlock_t *lock);
@@ -105,10 +116,11 @@ void vusbkey_noio_restore(unsigned int flags);
 
 int vusbkey_rs_probe(struct platform_device *pdev);
 void vusbkey_rs_remove(struct platform_device *pdev);
-int vusbkey_rs_connected_show(struct device *dev);
-int vusbkey_rs_connected_store(struct device *dev, bool connected);
-const u8 *vusbkey_rs_image_sha256(void);	/* 64 lowercase hex digits */
-u64 vusbkey_rs_image_size(void);
+/* `port` is 1-based, at most the number of images. */
+int vusbkey_rs_connected_show(struct device *dev, u32 port);
+int vusbkey_rs_connected_store(struct device *dev, u32 port, bool connected);
+const u8 *vusbkey_rs_image_sha256(u32 port);	/* 64 lowercase hex digits */
+u64 vusbkey_rs_image_size(u32 port);
 
 int vusbkey_rs_start(struct usb_hcd *hcd);
 void vusbkey_rs_stop(struct usb_hcd *hcd);

@@ -216,6 +216,13 @@ impl UrbRef<'_> {
         // INVARIANT: per the function's contract.
         NonNull::new(ptr).map(|p| Self(p, core::marker::PhantomData))
     }
+
+    /// The root-hub port of the URB's device (see [`SubmittedUrb::port`]).
+    pub(crate) fn port(&self) -> usize {
+        // SAFETY: the URB is alive for `'a` (type invariant), and usbcore unlinks only URBs
+        // of a device, which `urb->dev` points to while the URB is in flight.
+        unsafe { ffi::vusbkey_urb_portnum(self.0.as_ptr()) as usize }
+    }
 }
 
 /// Identifies an endpoint (`struct usb_host_endpoint *`) by address; never dereferenced.
@@ -283,6 +290,14 @@ impl SubmittedUrb {
     pub(crate) unsafe fn from_raw(ptr: *mut RawUrb) -> Option<Self> {
         // INVARIANT: per the function's contract.
         NonNull::new(ptr).map(Self)
+    }
+
+    /// The root-hub port of the URB's device (`urb->dev->portnum`): every device on this
+    /// HCD is plugged straight into a root-hub port, 1-based.
+    pub(crate) fn port(&self) -> usize {
+        // SAFETY: a submitted URB is valid (type invariant) and has a device: `usb_submit_urb`
+        // refuses one without (`-ENODEV`) before it reaches the HCD.
+        unsafe { ffi::vusbkey_urb_portnum(self.0.as_ptr()) as usize }
     }
 }
 

@@ -3,8 +3,8 @@
 //! vusbkey: a software USB host controller serving a read-only key disk (crate root).
 //!
 //! `insmod vusbkey.ko` registers a platform device, whose driver creates a USB 2.0 host
-//! controller (HCD) with a one-port root hub; behind the port sits the mass-storage device
-//! of `device/`, whose disk is the FAT image compiled into this module. See README.md for
+//! controller (HCD) whose root hub has one port per FAT image compiled into this module
+//! (1 to 15); behind each port sits a mass-storage device of `device/` serving its image. See README.md for
 //! the design (and why the C side is a shim, not a bindgen step).
 //!
 //! Contents, C side first:
@@ -15,14 +15,16 @@
 //! - [`usb`]: safe handles on `struct usb_hcd` and `struct urb`, URB queue and buffers.
 //! - [`irqlock`]: an IRQ-safe spinlock for the kernel crate's `Lock`.
 //! - [`wq`]: the module's workqueue, where transfers run.
-//! - [`params`]: module parameters to USB identity.
+//! - [`params`]: module parameters to each port's USB identity.
 //! - [`compat`]: what differs between the kernel lines the module builds for.
 //!
 //! Safe code only (no C):
-//! - [`hcd`]: the controller: URB queue, worker, port state, connect, suspend.
-//! - [`roothub`]: the root hub's port and hub class requests (USB 2.0 chapter 11).
+//! - [`hcd`]: the controller: its ports, URB routing, root-hub requests, suspend.
+//! - [`port`]: one port with its device: URB queue, worker, plug and unplug.
+//! - [`roothub`]: the root hub's requests and descriptor (USB 2.0 chapter 11).
+//! - [`root_port`]: one port's status and change bits (USB 2.0 §11.24.2.7).
 //! - [`transfer`]: one URB against the device model.
-//! - [`image`]: the compiled-in image as a block device.
+//! - [`image`]: the compiled-in images, each as a block device.
 //! - `device`: the USB mass-storage device model (a `no_std` crate shared with user space).
 
 use kernel::prelude::*;
@@ -41,6 +43,8 @@ mod image;
 mod irqlock;
 mod params;
 mod platform;
+mod port;
+mod root_port;
 mod roothub;
 mod transfer;
 mod usb;
@@ -62,13 +66,12 @@ struct VusbKey;
 impl kernel::Module for VusbKey {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         pr_info!(
-            "vusbkey {} loaded: image {} bytes, sha256 {}\n",
+            "vusbkey {} loaded: {} port(s), one per image\n",
             VERSION,
-            image::size(),
-            image::sha256()
+            image::IMAGES.len()
         );
         // Bad parameters fail the load here, with the reason logged, before anything exists.
-        params::identity()?;
+        params::Params::read()?.check()?;
         wq::create()?;
         if let Err(e) = platform::register() {
             wq::destroy();

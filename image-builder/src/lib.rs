@@ -19,6 +19,9 @@
 //! - [`read_token`], [`ReadError`]: the token from any FAT volume (read-only access).
 //! - [`inspect`], [`Inspection`], [`FileInfo`], [`ManifestCheck`]: what an image holds.
 //! - [`Label`]: a validated volume label.
+//! - [`PortTable`], [`PortLine`], [`PortSource`], [`TokenSummary`]: which key each port of
+//!   vusbkey.ko carries, as text; [`ports`], [`PortsError`]: that table for the loaded
+//!   module, from sysfs and its disks.
 
 mod build_error;
 mod builder;
@@ -30,15 +33,23 @@ mod label;
 mod label_entry;
 mod manifest;
 mod options;
+mod port_table;
+mod ports;
+mod ports_error;
 mod read;
 mod read_only;
+mod token_summary;
 
 pub use build_error::BuildError;
 pub use builder::{build, minimum_size};
 pub use inspect::{inspect, FileInfo, Inspection, ManifestCheck};
 pub use label::{Label, LabelError};
 pub use options::BuildOptions;
+pub use port_table::{PortLine, PortSource, PortTable};
+pub use ports::ports;
+pub use ports_error::PortsError;
 pub use read::{read_token, ReadError};
+pub use token_summary::TokenSummary;
 
 /// The token file.
 pub const TOKEN_FILE: &str = "TOKEN.PST";

@@ -70,7 +70,7 @@ if secs=$(load); then
 else
 	fail kmod-insmod "$(dmesg | grep vusbkey | tail -n 1)"
 fi
-check kmod-load-logged sh -c "dmesg | grep -q 'vusbkey.*loaded: image $IMG_SIZE bytes, sha256 $IMG_SHA'"
+check kmod-load-logged sh -c "dmesg | grep -q 'vusbkey.*loaded: 1 port(s)' && dmesg | grep -q 'vusbkey.*port 1: disk $IMG_SIZE bytes, sha256 $IMG_SHA'"
 check kmod-sysfs-sha256 attr_is $PDEV/image_sha256 "$IMG_SHA"
 check kmod-sysfs-size attr_is $PDEV/image_size "$IMG_SIZE"
 check kmod-sysfs-connected attr_is $PDEV/connected 1
@@ -238,7 +238,8 @@ if full; then
 	fi
 	unload
 	# Each must fail insmod with a kernel log line naming the problem.
-	for bad in serial=12345 serial=0123456789ABCDEG serial= vendor_id=0x10000 product_id=-1; do
+	# Two serials for a module with one port (one image).
+	for bad in serial=12345 serial=0123456789ABCDEG serial= serial=0123456789ABCDEF,0123456789ABCDEF vendor_id=0x10000 product_id=-1; do
 		mark_log
 		if insmod "$KO" "$bad" 2> /dev/null; then
 			fail "kmod-param-invalid-$bad" "insmod succeeded"
@@ -400,7 +401,7 @@ if full; then
 				grep -q '^vusbkey ' /proc/modules && broken="$broken left-loaded@$space"
 			fi
 		done
-		inits=$(log_since_mark | grep -c 'vusbkey .* loaded: image')
+		inits=$(log_since_mark | grep -c 'vusbkey .* loaded: ')
 		reports=$(log_since_mark |
 			grep -E 'BUG:|WARNING:|Oops|KASAN|lockdep|inconsistent lock|general protection|refcount' | head -n 1)
 		leaks=0

@@ -13,7 +13,7 @@ kernel_log_baseline
 check kmod-async-cmdline grep -q 'driver_async_probe=\*' /proc/cmdline
 
 # Three loads: a race between the init and the hub driver's probe shows as a failed
-# insmod ("the hub driver did not power the root hub's port").
+# insmod ("the hub driver did not power the root hub's ports").
 loads=0
 for i in 1 2 3; do
 	insmod "$KO" || break

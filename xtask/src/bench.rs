@@ -24,6 +24,12 @@ use crate::{bench_usbip, keydisk, kmod, monitor_bench};
 
 /// The size of the benchmark image (built by image-builder).
 const IMAGE_SIZE: u64 = 256 << 20;
+/// The images of the module with a port per VM, read one at a time and all at once.
+const PORT_VMS: [(uuid::Uuid, u64); 3] = [
+    (keydisk::VM_UUID, 64 << 20),
+    (keydisk::OTHER_UUID, 64 << 20),
+    (keydisk::THIRD_UUID, 64 << 20),
+];
 
 /// Host-side benchmarks: (package, bench target, criterion id, metric name, unit divisor from ns).
 const CRITERION: &[(&str, &str, &str, &str, f64)] = &[
@@ -44,8 +50,16 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
     let keys = keydisk::make(paths)?;
     let image = dir.join("image.img");
     std::fs::write(&image, keys.image_of_size(IMAGE_SIZE)?)?;
-    let small = kmod::build(paths, Line::V6_12, Flavour::Release, &keys.image, "demo")?;
-    let large = kmod::build(paths, Line::V6_12, Flavour::Release, &image, "bench")?;
+    let small = kmod::build(paths, Line::V6_12, Flavour::Release, &[&keys.image], "demo")?;
+    let large = kmod::build(paths, Line::V6_12, Flavour::Release, &[&image], "bench")?;
+    let port_images = keydisk::images_for(paths, "bench-port", &PORT_VMS)?;
+    let ports = kmod::build(
+        paths,
+        Line::V6_12,
+        Flavour::Release,
+        &port_images,
+        "bench-ports",
+    )?;
 
     let sh = Shell::new()?;
     let initramfs = vm::base_initramfs(paths, &small.kernel, &dir.join("initramfs"))?;
@@ -53,6 +67,7 @@ pub(crate) fn run(paths: &Paths, runs: u32, kvm: bool) -> anyhow::Result<()> {
     initramfs.add_file(&suite.path, &suite.guest_path(), 0o644)?;
     initramfs.add_file(&small.ko, "vusbkey/vusbkey.ko", 0o644)?;
     initramfs.add_file(&large.ko, "vusbkey/bench/vusbkey.ko", 0o644)?;
+    initramfs.add_file(&ports.ko, "vusbkey/bench/ports/vusbkey.ko", 0o644)?;
     initramfs.add_file(&image, "vusbkey/bench/image.img", 0o644)?;
     vm::add_agent(paths, &keys, &initramfs)?;
     let initrd = dir.join("initramfs.cpio.gz");
@@ -146,6 +161,7 @@ fn ratios(samples: &Samples) -> Vec<(&'static str, Option<f64>, &'static str, Op
     let agent = median(samples, "agent_s.vusbkey");
     let usbip_seq = ratio(samples, "seq_mib_s.usbip", "seq_mib_s.usbip_reference");
     let usbip_rand = ratio(samples, "rand_iops.usbip", "rand_iops.usbip_reference");
+    let multi_port = ratio(samples, "seq_mib_s.three_ports", "seq_mib_s.one_port");
     vec![
         (
             "seq_read_ratio_vs_reference",
@@ -172,6 +188,12 @@ fn ratios(samples: &Samples) -> Vec<(&'static str, Option<f64>, &'static str, Op
             insmod_ref.map(|r| r <= 1.0),
         ),
         ("agent_verdict_s", agent, "< 0.1", agent.map(|s| s < 0.1)),
+        (
+            "multi_port_seq_read_ratio_vs_single",
+            multi_port,
+            ">= 0.9",
+            multi_port.map(|r| r >= 0.9),
+        ),
         (
             "usbip_seq_read_ratio_vs_reference",
             usbip_seq,
@@ -230,6 +252,16 @@ const ROWS: &[(&str, &str, &str)] = &[
         "s",
     ),
     ("agent_s.vusbkey", "agent: device present to verdict", "s"),
+    (
+        "seq_mib_s.one_port",
+        "sequential read, one port of a 3-port module alone (64 MiB image)",
+        "MiB/s",
+    ),
+    (
+        "seq_mib_s.three_ports",
+        "sequential read, all 3 ports at once, aggregate",
+        "MiB/s",
+    ),
     (
         "seq_mib_s.usbip",
         "sequential read, vusbkey-usbip on Debian 12's kernel (O_DIRECT, 1 MiB)",

@@ -80,7 +80,7 @@ pub(crate) fn build(paths: &Paths, image: &Path, variant: &str) -> anyhow::Resul
         make(&chroot, &root, &kernel),
         Path::new(BUILD),
         &name,
-        image,
+        &[image],
     );
     drop(chroot);
     let dir = target.join("kmod").join(&name);

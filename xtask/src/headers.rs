@@ -120,7 +120,7 @@ fn run_check(paths: &Paths) -> anyhow::Result<String> {
     let kernel = kernel::build(paths, Line::V6_12, Flavour::Debug)?;
     let dir = make(paths, &kernel)?;
     let image = keydisk::make(paths)?.image;
-    let ko = kmod::build_kdir(paths, &dir, &image, "headers")?;
+    let ko = kmod::build_kdir(paths, &dir, &[image], "headers")?;
     Ok(format!("vermagic {}", same_vermagic(&kernel, &ko)?))
 }
 

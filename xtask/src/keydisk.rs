@@ -15,6 +15,8 @@ use crate::paths::Paths;
 pub(crate) const VM_UUID: Uuid = uuid!("5655534b-0000-4000-8000-000000000001");
 /// Another VM: a copy of the demo VM started elsewhere.
 pub(crate) const OTHER_UUID: Uuid = uuid!("5655534b-0000-4000-8000-000000000002");
+/// A third VM, for the third port of the module with one port per VM.
+pub(crate) const THIRD_UUID: Uuid = uuid!("5655534b-0000-4000-8000-000000000003");
 /// How long the demo token is valid.
 const VALIDITY: Duration = Duration::from_secs(365 * 24 * 3600);
 
@@ -60,6 +62,30 @@ impl KeyDisk {
         let issuer = PublicKey::load_pem_file(&self.issuer_public)?;
         build_image(issuer, &self.token, Some(size))
     }
+}
+
+/// Images for a module with a port per VM, port 1 first: for each `(vm, size)`, a token for
+/// `vm` signed by the demo issuer in a `size`-byte image, `target/keys/<name>N.img`.
+pub(crate) fn images_for(
+    paths: &Paths,
+    name: &str,
+    vms: &[(Uuid, u64)],
+) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = paths.target().join("keys");
+    std::fs::create_dir_all(&dir)?;
+    let issuer = key(&dir, "issuer")?;
+    let mut images = Vec::new();
+    for (port, (vm, size)) in (1..).zip(vms) {
+        let claims = ClaimsInput::new(*vm, VALIDITY).to_claims()?;
+        let token = authkey::sign(&issuer, &claims)?;
+        let path = dir.join(format!("{name}{port}.img"));
+        std::fs::write(
+            &path,
+            build_image(issuer.public_key(), &token, Some(*size))?,
+        )?;
+        images.push(path);
+    }
+    Ok(images)
 }
 
 /// An image holding `token` and the issuer's public key; `size` None is the smallest.

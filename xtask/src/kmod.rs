@@ -1,18 +1,21 @@
-//! `cargo xtask kmod`: builds vusbkey.ko out of tree, in a copy of `kmod/` under `target/`,
-//! against the project's kernel or, with `--kdir`, any prepared tree or headers directory.
+//! `cargo xtask kmod`: builds vusbkey.ko out of tree with its key images (one per root-hub
+//! port), in a copy of `kmod/` under `target/`, against the project's kernel or, with
+//! `--kdir`, any prepared tree or headers directory.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context};
 use clap::ValueEnum;
-use sha2::{Digest, Sha256};
 use xshell::Shell;
 
 use crate::kernel::{self, Flavour, Kernel};
 use crate::line::Line;
 use crate::paths::Paths;
-use crate::{kdir, progress};
+use crate::{kdir, kmod_images, progress};
+
+/// The port table written next to the module (see [`kmod_images::table`]).
+pub(crate) const PORTS_MANIFEST: &str = "vusbkey.ports";
 
 /// A built module.
 pub(crate) struct Module {
@@ -22,18 +25,18 @@ pub(crate) struct Module {
     pub(crate) ko: PathBuf,
 }
 
-/// Builds the kernel if needed, then the module against it with `image` compiled in, in
-/// `target/kmod/<line>-<flavour>-<variant>/`.
+/// Builds the kernel if needed, then the module against it with `images` compiled in (port
+/// 1 first, see [`kmod_images::read`]), in `target/kmod/<line>-<flavour>-<variant>/`.
 pub(crate) fn build(
     paths: &Paths,
     line: Line,
     flavour: Flavour,
-    image: &Path,
+    images: &[impl AsRef<Path>],
     variant: &str,
 ) -> anyhow::Result<Module> {
     let kernel = kernel::build(paths, line, flavour)?;
     let name = format!("{line}-{flavour}-{variant}");
-    let ko = compile(paths, kernel.make(), &kernel.build_dir, &name, image)?;
+    let ko = compile(paths, kernel.make(), &kernel.build_dir, &name, images)?;
     Ok(Module { kernel, ko })
 }
 
@@ -42,7 +45,7 @@ pub(crate) fn build(
 pub(crate) fn build_kdir(
     paths: &Paths,
     dir: &Path,
-    image: &Path,
+    images: &[impl AsRef<Path>],
     variant: &str,
 ) -> anyhow::Result<PathBuf> {
     let tree = kdir::inspect(dir)?;
@@ -57,27 +60,28 @@ pub(crate) fn build_kdir(
         );
     }
     let name = format!("kdir-{}-{variant}", tree.release);
-    compile(paths, tree.toolchain.make(), &tree.dir, &name, image)
+    compile(paths, tree.toolchain.make(), &tree.dir, &name, images)
 }
 
-/// Copies `kmod/` to `target/kmod/<name>/` with `image` and its hash, and runs `make`
-/// (carrying the toolchain) `-C kdir M=... modules` there; returns `vusbkey.ko`.
+/// Copies `kmod/` to `target/kmod/<name>/` with `images` (port 1 first) staged in it, runs
+/// `make` (carrying the toolchain) `-C kdir M=... modules` there, and writes the port table
+/// `vusbkey.ports` next to the module; returns `vusbkey.ko`.
 pub(crate) fn compile(
     paths: &Paths,
     mut make: Command,
     kdir: &Path,
     name: &str,
-    image: &Path,
+    images: &[impl AsRef<Path>],
 ) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
     check_version(&sh, paths)?;
+    let images = kmod_images::read(images)?;
     let dir = paths.target().join("kmod").join(name);
     if dir.exists() {
         sh.remove_path(&dir)?;
     }
     copy_tree(&paths.root.join("kmod"), &dir)?;
-    let contents = Image::read(image)?;
-    contents.add_to(&dir)?;
+    kmod_images::stage(&dir, &images)?;
     make.arg("-C")
         .arg(kdir)
         .arg(format!("M={}", dir.display()))
@@ -85,14 +89,19 @@ pub(crate) fn compile(
     progress::run_logged("module build", make, &dir.join("build.log"))?;
     let ko = dir.join("vusbkey.ko");
     let size = std::fs::metadata(&ko).with_context(|| format!("{} was not built", ko.display()))?;
-    println!(
-        "kmod ({name}): {} ({} bytes, vermagic {}) carrying {} ({} bytes, sha256 {})",
+    let ports = kmod_images::table(&images).to_string();
+    let manifest = dir.join(PORTS_MANIFEST);
+    std::fs::write(&manifest, &ports)?;
+    // `ports` ends in a line break.
+    print!(
+        "kmod ({name}): {} ({} bytes, vermagic {}) carrying {} image(s), {} bytes in all; \
+         its ports, in {}:\n{ports}",
         ko.display(),
         size.len(),
         vermagic(&ko)?.trim_end(),
-        image.display(),
-        contents.bytes.len(),
-        contents.sha256
+        images.len(),
+        images.iter().map(|image| image.bytes.len()).sum::<usize>(),
+        manifest.display()
     );
     Ok(ko)
 }
@@ -109,46 +118,6 @@ fn vermagic_of(bytes: &[u8]) -> Option<String> {
     let start = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
     let end = bytes[start..].iter().position(|&b| b == 0)?;
     Some(String::from_utf8_lossy(&bytes[start..start + end]).into_owned())
-}
-
-/// The image file to compile in, and its SHA-256 (hex).
-pub(crate) struct Image {
-    pub(crate) bytes: Vec<u8>,
-    pub(crate) sha256: String,
-}
-
-impl Image {
-    /// Reads `path`, refusing what is not a key image: the module's build would refuse a
-    /// size that is not whole 512-byte blocks (`image.rs`), and a disk without a readable
-    /// token is no key.
-    pub(crate) fn read(path: &Path) -> anyhow::Result<Self> {
-        let bytes =
-            std::fs::read(path).with_context(|| format!("reading the image {}", path.display()))?;
-        if bytes.is_empty() || bytes.len() % 512 != 0 {
-            bail!(
-                "{} is {} bytes, not a whole number of 512-byte blocks: not a disk image \
-                 from `image-builder build`",
-                path.display(),
-                bytes.len()
-            );
-        }
-        image_builder::read_token(std::io::Cursor::new(&bytes)).with_context(|| {
-            format!(
-                "{} holds no readable token: not a key image from `image-builder build`",
-                path.display()
-            )
-        })?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        Ok(Self { bytes, sha256 })
-    }
-
-    /// Writes it into the module source tree `dir` as `image.img`, with its hash in
-    /// `image.sha256` (what `image.rs` includes).
-    pub(crate) fn add_to(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::write(dir.join("image.img"), &self.bytes)?;
-        std::fs::write(dir.join("image.sha256"), &self.sha256)?;
-        Ok(())
-    }
 }
 
 /// The module's `VERSION` constant must equal the workspace version.
@@ -179,25 +148,7 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{vermagic_of, Image};
-
-    #[test]
-    fn what_is_not_a_key_image_is_refused_with_the_reason() {
-        let dir = std::env::temp_dir().join(format!("vusbkey-image-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let odd = dir.join("odd.img");
-        std::fs::write(&odd, b"not a disk").unwrap();
-        let error = format!("{:#}", Image::read(&odd).err().unwrap());
-        assert!(
-            error.contains("10 bytes, not a whole number of 512-byte blocks"),
-            "{error}"
-        );
-        let zeros = dir.join("zeros.img");
-        std::fs::write(&zeros, [0u8; 1024]).unwrap();
-        let error = format!("{:#}", Image::read(&zeros).err().unwrap());
-        assert!(error.contains("holds no readable token"), "{error}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
+    use super::vermagic_of;
 
     #[test]
     fn vermagic_is_read_from_modinfo() {

@@ -21,6 +21,7 @@ mod kernel;
 mod kernel_source;
 mod keydisk;
 mod kmod;
+mod kmod_images;
 mod line;
 mod monitor_bench;
 mod nested_qemu;
@@ -73,7 +74,8 @@ enum Command {
         #[arg(long)]
         headers: bool,
     },
-    /// Build vusbkey.ko out of tree against the chosen kernel, with an image compiled in.
+    /// Build vusbkey.ko out of tree against the chosen kernel, with one image compiled in per
+    /// root-hub port; `vusbkey.ports` next to it lists the ports (VM, expiry, sha256, image).
     Kmod {
         /// Kernel line to build against.
         #[arg(long, value_enum, default_value_t)]
@@ -85,10 +87,11 @@ enum Command {
         /// /lib/modules/$(uname -r)/build), with the rustc and C compiler it was built with.
         #[arg(long, value_name = "DIR", conflicts_with_all = ["line", "flavour"])]
         kdir: Option<PathBuf>,
-        /// The FAT image to compile in (from `image-builder build`); default: a demo
-        /// image with a token for the demo VM, signed by a demo key in `target/keys/`.
-        #[arg(long, value_name = "IMAGE")]
-        image: Option<PathBuf>,
+        /// A FAT image to compile in (from `image-builder build`); repeat for more ports
+        /// (1 to 15, port 1 first). Default: a demo image with a token for the demo VM,
+        /// signed by a demo key in `target/keys/`.
+        #[arg(long = "image", value_name = "IMAGE")]
+        images: Vec<PathBuf>,
     },
     /// Package vusbkey.ko's sources with an image for DKMS: a DKMS source tree and
     /// `vusbkey-dkms_<version>_all.deb` in `target/package/`, which build the module for
@@ -185,15 +188,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             line,
             flavour,
             kdir,
-            image,
+            images,
         } => {
-            let (image, variant) = match image {
-                Some(image) => (image, "custom"),
-                None => (keydisk::make(&paths)?.image, "demo"),
+            let (images, variant) = if images.is_empty() {
+                (vec![keydisk::make(&paths)?.image], "demo")
+            } else {
+                (images, "custom")
             };
             match kdir {
-                Some(dir) => kmod::build_kdir(&paths, &dir, &image, variant).map(drop),
-                None => kmod::build(&paths, line, flavour, &image, variant).map(drop),
+                Some(dir) => kmod::build_kdir(&paths, &dir, &images, variant).map(drop),
+                None => kmod::build(&paths, line, flavour, &images, variant).map(drop),
             }
         }
         Command::Package { image } => package::make(&paths, &image).map(drop),

@@ -12,8 +12,8 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use xshell::Shell;
 
-use crate::kmod;
 use crate::paths::Paths;
+use crate::{kmod, kmod_images};
 
 /// The packaging files (`packaging/dkms/`): templates, their `@NAME@`s filled in.
 const TEMPLATES: &str = "packaging/dkms";
@@ -57,13 +57,13 @@ pub(crate) fn make(paths: &Paths, image_path: &Path) -> anyhow::Result<Package> 
     std::fs::create_dir_all(&out)?;
     let staging = out.join("staging");
     remove(&staging)?;
-    let image = kmod::Image::read(image_path)?;
-    let (size, sha256) = (image.bytes.len(), &image.sha256);
+    let images = kmod_images::read(&[image_path])?;
+    let (size, sha256) = (images[0].bytes.len(), &images[0].sha256);
     let version = format!("{}+{}", env!("CARGO_PKG_VERSION"), &sha256[..8]);
     // The sources where the package installs them; the tree is a copy.
     let src = staging.join(format!("usr/src/{MODULE}-{version}"));
     kmod::copy_tree(&paths.root.join("kmod"), &src)?;
-    image.add_to(&src)?;
+    kmod_images::stage(&src, &images)?;
     let templates = paths.root.join(TEMPLATES);
     let fill = |name: &str, installed_kib: u64| -> anyhow::Result<String> {
         let path = templates.join(name);

@@ -5,7 +5,9 @@
 //! `# vusbkey-append: ARGS`: more kernel command line for its VM; `# vusbkey-module: dkms`:
 //! the VM also gets, at `/vusbkey/dkms/vusbkey.ko`, the module DKMS built from `cargo xtask
 //! package`'s `.deb` against the kernel's headers directory, and the `kmod` suite, whose
-//! checks it runs on that module).
+//! checks it runs on that module; `# vusbkey-module: ports`: the VM also gets, in
+//! `/vusbkey/ports/`, a module carrying three images (one root-hub port each), the images
+//! and the module's manifest).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,8 +35,17 @@ pub(crate) struct Suite {
     pub(crate) vm_kernel: VmKernel,
     /// More kernel command line for its VM (default: none).
     pub(crate) append: String,
-    /// It tests the module DKMS builds (`# vusbkey-module: dkms`).
-    pub(crate) dkms: bool,
+    /// Another module it tests (`# vusbkey-module:`), if any.
+    pub(crate) module: Option<ExtraModule>,
+}
+
+/// A module a suite tests besides the one `cargo xtask kmod` builds with the demo image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ExtraModule {
+    /// The one DKMS builds from `cargo xtask package`'s `.deb` (`dkms`).
+    Dkms,
+    /// One carrying three images, a root-hub port each (`ports`).
+    Ports,
 }
 
 impl Suite {
@@ -54,7 +65,7 @@ impl Suite {
             timeout,
             vm_kernel,
             append,
-            dkms,
+            module,
         } = header(&text).with_context(|| format!("in the header of {}", path.display()))?;
         Ok(Self {
             name: name.to_owned(),
@@ -62,7 +73,7 @@ impl Suite {
             timeout,
             vm_kernel,
             append,
-            dkms,
+            module,
         })
     }
 
@@ -93,7 +104,7 @@ struct Header {
     timeout: Duration,
     vm_kernel: VmKernel,
     append: String,
-    dkms: bool,
+    module: Option<ExtraModule>,
 }
 
 /// The settings in a suite's leading comment lines.
@@ -102,7 +113,7 @@ fn header(text: &str) -> anyhow::Result<Header> {
         timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
         vm_kernel: VmKernel::Project(Line::default(), Flavour::Debug),
         append: String::new(),
-        dkms: false,
+        module: None,
     };
     let mut kernel_line = None;
     for line in text.lines().take_while(|line| line.starts_with('#')) {
@@ -122,10 +133,11 @@ fn header(text: &str) -> anyhow::Result<Header> {
         } else if let Some(args) = line.strip_prefix("# vusbkey-append:") {
             settings.append = args.trim().to_owned();
         } else if let Some(module) = line.strip_prefix("# vusbkey-module:") {
-            settings.dkms = match module.trim() {
-                "dkms" => true,
-                other => bail!("bad vusbkey-module `{other}` (the one value is `dkms`)"),
-            };
+            settings.module = Some(match module.trim() {
+                "dkms" => ExtraModule::Dkms,
+                "ports" => ExtraModule::Ports,
+                other => bail!("bad vusbkey-module `{other}` (`dkms` or `ports`)"),
+            });
         }
     }
     if let Some(line) = kernel_line {
@@ -152,7 +164,7 @@ mod tests {
                 timeout: Duration::from_secs(3000),
                 vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Release),
                 append: String::new(),
-                dkms: false,
+                module: None,
             }
         );
         assert_eq!(
@@ -173,10 +185,17 @@ mod tests {
                 timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
                 vm_kernel: VmKernel::Project(Line::V6_12, Flavour::Debug),
                 append: String::new(),
-                dkms: false,
+                module: None,
             }
         );
-        assert!(header("# dkms\n# vusbkey-module: dkms\n").unwrap().dkms);
+        assert_eq!(
+            header("# dkms\n# vusbkey-module: dkms\n").unwrap().module,
+            Some(ExtraModule::Dkms)
+        );
+        assert_eq!(
+            header("# ports\n# vusbkey-module: ports\n").unwrap().module,
+            Some(ExtraModule::Ports)
+        );
         assert!(header("# vusbkey-module: kbuild\n").is_err());
         assert!(header("# vusbkey-timeout: soon\n").is_err());
         assert!(header("# vusbkey-flavour: fast\n").is_err());

@@ -22,7 +22,7 @@ use crate::paths::Paths;
 use crate::progress::elapsed;
 use crate::results::{self, Check, Metric, Summary};
 use crate::stock::{self, StockKernel};
-use crate::suite::Suite;
+use crate::suite::{ExtraModule, Suite};
 use crate::usbip;
 use crate::vm_kernel::VmKernel;
 use crate::{distro_vm, dkms};
@@ -147,8 +147,8 @@ fn test_initramfs(
 ) -> anyhow::Result<PathBuf> {
     let sh = Shell::new()?;
     let keys = keydisk::make(paths)?;
-    let module = kmod::build(paths, line, flavour, &keys.image, "demo")?;
-    let tampered = kmod::build(paths, line, flavour, &keys.tampered, "tampered")?;
+    let module = kmod::build(paths, line, flavour, &[&keys.image], "demo")?;
+    let tampered = kmod::build(paths, line, flavour, &[&keys.tampered], "tampered")?;
 
     let initramfs = base_initramfs(paths, &module.kernel, &dir.join("initramfs"))?;
     add_host_role(paths, &keys, dir, &initramfs)?;
@@ -158,7 +158,16 @@ fn test_initramfs(
     initramfs.add_file(&module.ko, "vusbkey/vusbkey.ko", 0o644)?;
     add_key_disk(&initramfs, &keys)?;
     initramfs.add_file(&tampered.ko, "vusbkey/tampered/vusbkey.ko", 0o644)?;
-    if suites.iter().any(|suite| suite.dkms) {
+    if suites
+        .iter()
+        .any(|suite| suite.module == Some(ExtraModule::Ports))
+    {
+        add_ports_module(paths, line, flavour, &initramfs)?;
+    }
+    if suites
+        .iter()
+        .any(|suite| suite.module == Some(ExtraModule::Dkms))
+    {
         let ko = dkms::build(paths, &module.kernel, &keys.image)?;
         initramfs.add_file(&ko, "vusbkey/dkms/vusbkey.ko", 0o644)?;
         if !suites.iter().any(|suite| suite.name == KMOD_SUITE) {
@@ -171,6 +180,38 @@ fn test_initramfs(
     }
     initramfs.pack(&sh, out)?;
     Ok(module.kernel.bzimage())
+}
+
+/// The images of the module with a port per VM: tokens for [`keydisk::VM_UUID`] (1 MiB),
+/// [`keydisk::OTHER_UUID`] (4 MiB) and [`keydisk::THIRD_UUID`] (5 MiB): ports 2 and 3 large
+/// enough to time reads.
+const PORT_VMS: [(Uuid, u64); 3] = [
+    (keydisk::VM_UUID, 1 << 20),
+    (keydisk::OTHER_UUID, 4 << 20),
+    (keydisk::THIRD_UUID, 5 << 20),
+];
+
+/// The module with one port per VM, in `/vusbkey/ports/`: `vusbkey.ko` carrying the
+/// images of [`PORT_VMS`], the images as `image1.img` .. `image3.img`, the manifest `cargo
+/// xtask kmod` wrote (`vusbkey.ports`), and `image-builder` (its `ports` command reads the
+/// same from the VM's sysfs).
+fn add_ports_module(
+    paths: &Paths,
+    line: Line,
+    flavour: Flavour,
+    initramfs: &Initramfs,
+) -> anyhow::Result<()> {
+    let sh = Shell::new()?;
+    let images = keydisk::images_for(paths, "port", &PORT_VMS)?;
+    let module = kmod::build(paths, line, flavour, &images, "ports")?;
+    initramfs.add_file(&module.ko, "vusbkey/ports/vusbkey.ko", 0o644)?;
+    let manifest = module.ko.with_file_name(kmod::PORTS_MANIFEST);
+    initramfs.add_file(&manifest, "vusbkey/ports/vusbkey.ports", 0o644)?;
+    for (i, image) in images.iter().enumerate() {
+        initramfs.add_file(image, &format!("vusbkey/ports/image{}.img", i + 1), 0o644)?;
+    }
+    let builder = cargo_release(paths, "image-builder")?.join("image-builder");
+    initramfs.add_program_at(&sh, &builder, "usr/bin/image-builder")
 }
 
 /// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM

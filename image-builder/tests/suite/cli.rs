@@ -1,4 +1,4 @@
-//! The `image-builder` CLI: build and inspect outputs, and a snapshot of every error.
+//! The `image-builder` CLI: build, inspect and ports outputs, and a snapshot of every error.
 
 use std::path::Path;
 
@@ -124,6 +124,14 @@ fn inspect_output() {
 fn inspect_output_verified() {
     let dir = workdir();
     let args = ["inspect", "key.img", "--public", "pk.pem"];
+    insta::assert_snapshot!(run(dir.path(), &args, None));
+}
+
+#[test]
+fn ports_output() {
+    let dir = workdir();
+    crate::ports::fake_host(dir.path());
+    let args = ["ports", "--sysfs", "sys", "--dev", "dev"];
     insta::assert_snapshot!(run(dir.path(), &args, None));
 }
 
@@ -254,6 +262,7 @@ const ERRORS: &[(&str, &[&str], Option<&str>)] = &[
         &["inspect", "key.img", "--public", "other.pem"],
         None,
     ),
+    ("ports_not_loaded", &["ports", "--sysfs", "sys"], None),
 ];
 
 #[test]

@@ -28,6 +28,10 @@ pub(crate) enum Command {
     /// List an image's files, check its manifest, show its token.
     #[command(after_help = EXIT_CODES)]
     Inspect(InspectArgs),
+    /// List the ports of the loaded vusbkey.ko: each port's VM, token expiry and image
+    /// SHA-256, and the disk it appears as (tab-separated; tokens read, not verified).
+    #[command(after_help = EXIT_CODES)]
+    Ports(PortsArgs),
 }
 
 /// `image-builder build`.
@@ -63,4 +67,15 @@ pub(crate) struct InspectArgs {
     /// Verify the token under this public key (now, for any VM).
     #[arg(long, value_name = "FILE")]
     pub(crate) public: Option<PathBuf>,
+}
+
+/// `image-builder ports`.
+#[derive(Debug, Args)]
+pub(crate) struct PortsArgs {
+    /// Where sysfs is mounted.
+    #[arg(long, value_name = "DIR", default_value = "/sys")]
+    pub(crate) sysfs: PathBuf,
+    /// Where the block devices are.
+    #[arg(long, value_name = "DIR", default_value = "/dev")]
+    pub(crate) dev: PathBuf,
 }
