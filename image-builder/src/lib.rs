@@ -46,7 +46,7 @@ pub use inspect::{inspect, FileInfo, Inspection, ManifestCheck};
 pub use label::{Label, LabelError};
 pub use options::BuildOptions;
 pub use port_table::{PortLine, PortSource, PortTable};
-pub use ports::ports;
+pub use ports::{ports, Ports};
 pub use ports_error::PortsError;
 pub use read::{read_token, ReadError};
 pub use token_summary::TokenSummary;

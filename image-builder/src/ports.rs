@@ -1,4 +1,5 @@
-//! [`ports`]: the [`PortTable`] of a running vusbkey.ko, from sysfs and the disks.
+//! [`ports`]: the [`PortTable`] of a running vusbkey.ko, from sysfs and the disks, with the
+//! disks whose token could not be read ([`Ports`]).
 
 use std::fs::{self, File};
 use std::io;
@@ -12,12 +13,22 @@ const DEVICE: &str = "devices/platform/vusbkey";
 /// looked for (it is 5: `B-N:1.0/hostH/targetH:0:0/H:0:0:0/block/`).
 const MAX_DEPTH: usize = 8;
 
+/// The ports of a running vusbkey.ko.
+#[derive(Debug)]
+pub struct Ports {
+    /// A line per port; a disk whose token could not be read shows no VM and expiry.
+    pub table: PortTable,
+    /// Why those disks' tokens could not be read ([`PortsError::Io`], [`PortsError::Token`]
+    /// or [`PortsError::Claims`]): one unreadable disk does not hide the other ports.
+    pub unreadable: Vec<PortsError>,
+}
+
 /// Lists the ports of the loaded vusbkey.ko from `sysfs` (normally `/sys`): for each
 /// `devices/platform/vusbkey/ports/N/`, its image's SHA-256 (`image_sha256`) and, when it
 /// is `connected` and the SCSI disk of its USB device (`usbB/B-N` below the platform
 /// device) has appeared, that disk under `dev` (normally `/dev`) and what the token on it
 /// claims (read, not verified).
-pub fn ports(sysfs: &Path, dev: &Path) -> Result<PortTable, PortsError> {
+pub fn ports(sysfs: &Path, dev: &Path) -> Result<Ports, PortsError> {
     let device = sysfs.join(DEVICE);
     let dir = device.join("ports");
     if !dir.is_dir() {
@@ -32,22 +43,36 @@ pub fn ports(sysfs: &Path, dev: &Path) -> Result<PortTable, PortsError> {
         .iter()
         .filter_map(|name| Some((name.strip_prefix("usb")?.parse().ok()?, device.join(name))))
         .collect();
+    let mut unreadable = Vec::new();
     let lines = numbers
         .into_iter()
-        .map(|port| line(port, &dir.join(port.to_string()), &buses, dev))
+        .map(|port| {
+            line(
+                port,
+                &dir.join(port.to_string()),
+                &buses,
+                dev,
+                &mut unreadable,
+            )
+        })
         .collect::<Result<_, _>>()?;
-    Ok(PortTable {
-        source: PortSource::Disk,
-        lines,
+    Ok(Ports {
+        table: PortTable {
+            source: PortSource::Disk,
+            lines,
+        },
+        unreadable,
     })
 }
 
-/// The line of `port`, whose attributes are in `dir`.
+/// The line of `port`, whose attributes are in `dir`; why its disk's token could not be
+/// read goes to `unreadable`.
 fn line(
     port: u32,
     dir: &Path,
     buses: &[(u32, PathBuf)],
     dev: &Path,
+    unreadable: &mut Vec<PortsError>,
 ) -> Result<PortLine, PortsError> {
     let sha256 = attribute(&dir.join("image_sha256"))?;
     let connected = dir.join("connected");
@@ -70,24 +95,30 @@ fn line(
         });
     };
     let disk = dev.join(name);
-    let file = File::open(&disk).map_err(|source| PortsError::Io {
-        path: disk.clone(),
-        source,
-    })?;
-    let token = match read_token(file) {
-        Ok(token) => token,
-        Err(source) => return Err(PortsError::Token { port, disk, source }),
-    };
-    let token = match TokenSummary::of(&token) {
-        Ok(token) => token,
-        Err(source) => return Err(PortsError::Claims { port, disk, source }),
-    };
+    let token = token_on(port, &disk)
+        .map_err(|error| unreadable.push(error))
+        .ok();
     Ok(PortLine {
         port,
-        token: Some(token),
+        token,
         sha256,
         source: Some(disk),
     })
+}
+
+/// What the token on `disk`, port `port`'s, claims.
+fn token_on(port: u32, disk: &Path) -> Result<TokenSummary, PortsError> {
+    let file = File::open(disk).map_err(|source| PortsError::Io {
+        path: disk.to_owned(),
+        source,
+    })?;
+    let disk = disk.to_owned();
+    let token = read_token(file).map_err(|source| PortsError::Token {
+        port,
+        disk: disk.clone(),
+        source,
+    })?;
+    TokenSummary::of(&token).map_err(|source| PortsError::Claims { port, disk, source })
 }
 
 /// The name of the block device (`sdX`) of the USB device at root-hub port `port`, if it

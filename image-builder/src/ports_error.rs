@@ -7,7 +7,8 @@ use authkey::TokenError;
 
 use crate::ReadError;
 
-/// Why [`crate::ports`] could not list the ports.
+/// Why [`crate::ports`] could not list the ports, or could not read the token on a port's
+/// disk ([`crate::Ports::unreadable`]).
 #[derive(Debug, thiserror::Error)]
 pub enum PortsError {
     /// The module's `ports` directory does not exist.

@@ -53,13 +53,16 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// Run one QMP command on a VM (query-status, stop, cont, quit) and print QEMU's
-    /// answer.
+    /// Run one QMP command on a VM (query-status, stop, cont, quit, device_del, ...) and
+    /// print QEMU's answer.
     Qmp {
         /// The VM.
         vm: Uuid,
         /// The command.
         command: String,
+        /// The command's arguments, a JSON object (`'{"id": "key"}'`).
+        #[arg(long, value_parser = parse_arguments)]
+        arguments: Option<serde_json::Value>,
     },
 }
 
@@ -120,15 +123,28 @@ fn run(cli: &Cli) -> Result<(), String> {
             print!("{}", event_table(&rows));
             Ok(())
         }
-        Command::Qmp { vm, command } => {
+        Command::Qmp {
+            vm,
+            command,
+            arguments,
+        } => {
             let config = cli.config(None)?;
             let socket = qmp_socket(&config.socket_dir, *vm);
             let reply = runtime
-                .block_on(qmp::execute(&socket, command))
+                .block_on(qmp::execute(&socket, command, arguments.as_ref()))
                 .map_err(|e| chain(&e))?;
             println!("{reply}");
             Ok(())
         }
+    }
+}
+
+/// `--arguments`: a JSON object.
+fn parse_arguments(text: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str(text) {
+        Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+        Ok(_) => Err("QMP arguments are a JSON object, such as '{\"id\": \"key\"}'".into()),
+        Err(e) => Err(format!("not JSON: {e}")),
     }
 }
 

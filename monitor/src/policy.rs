@@ -64,7 +64,7 @@ impl Enforcer {
             return;
         };
         let socket = qmp_socket(&self.socket_dir, vm);
-        let event = match qmp::execute(&socket, command).await {
+        let event = match qmp::execute(&socket, command, None).await {
             Ok(_) => Event::new(now_ms(), vm, Kind::Enforced).with_detail(format!("qmp {command}")),
             Err(e) => Event::new(now_ms(), vm, Kind::EnforceFailed)
                 .with_detail(format!("qmp {command}: {}", chain(&e))),

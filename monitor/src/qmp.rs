@@ -1,5 +1,6 @@
 //! A QMP client for one command: [`execute`] greets QEMU's monitor socket, negotiates
-//! capabilities and runs the command (`stop`, `quit`, `query-status`, `cont`).
+//! capabilities and runs the command (`stop`, `quit`, `query-status`, `cont`, or one with
+//! arguments such as `device_del`).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,10 +52,15 @@ pub enum QmpError {
     },
 }
 
-/// Runs `command` (no arguments) on the QMP socket at `socket`; QEMU's `return` value.
-/// `quit` succeeds also when QEMU closes the socket before answering.
-pub async fn execute(socket: &Path, command: &str) -> Result<Value, QmpError> {
-    match tokio::time::timeout(QMP_TIMEOUT, exchange(socket, command)).await {
+/// Runs `command` with `arguments` (a JSON object, or none) on the QMP socket at `socket`;
+/// QEMU's `return` value. `quit` succeeds also when QEMU closes the socket before
+/// answering.
+pub async fn execute(
+    socket: &Path,
+    command: &str,
+    arguments: Option<&Value>,
+) -> Result<Value, QmpError> {
+    match tokio::time::timeout(QMP_TIMEOUT, exchange(socket, command, arguments)).await {
         Ok(result) => result,
         Err(_) => Err(QmpError::Timeout {
             path: socket.to_path_buf(),
@@ -62,7 +68,11 @@ pub async fn execute(socket: &Path, command: &str) -> Result<Value, QmpError> {
     }
 }
 
-async fn exchange(socket: &Path, command: &str) -> Result<Value, QmpError> {
+async fn exchange(
+    socket: &Path,
+    command: &str,
+    arguments: Option<&Value>,
+) -> Result<Value, QmpError> {
     let path = socket.to_path_buf();
     let io = |source| QmpError::Io {
         path: path.clone(),
@@ -79,7 +89,13 @@ async fn exchange(socket: &Path, command: &str) -> Result<Value, QmpError> {
         });
     }
     for name in ["qmp_capabilities", command] {
-        let request = json!({ "execute": name }).to_string() + "\n";
+        let request = match arguments {
+            Some(arguments) if name == command => {
+                json!({ "execute": name, "arguments": arguments })
+            }
+            _ => json!({ "execute": name }),
+        };
+        let request = request.to_string() + "\n";
         write.write_all(request.as_bytes()).await.map_err(io)?;
         loop {
             let Some(reply) = next_message(&mut lines, &path).await? else {
@@ -178,13 +194,32 @@ mod tests {
             listener,
             "{\"return\": {\"status\": \"paused\"}}\n",
         ));
-        let value = execute(&path, "query-status").await.unwrap();
+        let value = execute(&path, "query-status", None).await.unwrap();
         assert_eq!(value["status"], "paused");
         assert_eq!(
             server.await.unwrap(),
             [
                 "{\"execute\":\"qmp_capabilities\"}",
                 "{\"execute\":\"query-status\"}"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn arguments_go_with_the_command_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vm.qmp");
+        let listener = UnixListener::bind(&path).unwrap();
+        let server = tokio::spawn(fake_qemu(listener, "{\"return\": {}}\n"));
+        let arguments = json!({ "id": "key" });
+        execute(&path, "device_del", Some(&arguments))
+            .await
+            .unwrap();
+        assert_eq!(
+            server.await.unwrap(),
+            [
+                "{\"execute\":\"qmp_capabilities\"}",
+                "{\"arguments\":{\"id\":\"key\"},\"execute\":\"device_del\"}"
             ]
         );
     }
@@ -198,10 +233,10 @@ mod tests {
             listener,
             "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}}\n",
         ));
-        let error = execute(&path, "stop").await;
+        let error = execute(&path, "stop", None).await;
         assert!(matches!(error, Err(QmpError::Refused { .. })), "{error:?}");
         server.await.unwrap();
-        let error = execute(&dir.path().join("absent.qmp"), "stop").await;
+        let error = execute(&dir.path().join("absent.qmp"), "stop", None).await;
         assert!(matches!(error, Err(QmpError::Io { .. })), "{error:?}");
     }
 }
