@@ -90,5 +90,44 @@ while [ $i -lt "$RUNS" ]; do
 	i=$((i + 1))
 done
 rmmod g_mass_storage
-rmmod vusbkey
+unload vusbkey
+
+# port_disk N: the /dev/sdX of port N of vusbkey's root hub.
+port_disk() {
+	bus=$(cat /sys/devices/platform/vusbkey/usb*/busnum)
+	for block in /sys/block/sd*; do
+		case $(readlink -f "$block") in
+		*/usb$bus/$bus-$1/*) echo "/dev/${block##*/}" && return 0 ;;
+		esac
+	done
+	return 1
+}
+# read_all DISK...: reads every DISK whole $PASSES times (sequential, O_DIRECT, 1 MiB), the
+# disks at once; prints the seconds it took, nothing if a read failed.
+PASSES=4
+read_all() {
+	elapsed sh -c "for d in $*; do (i=0; while [ \$i -lt $PASSES ]; do diskread \$d > /dev/null || exit 1; i=\$((i + 1)); done) & done; wait" 2>&1 |
+		sed -n 's/^seconds=\([0-9.]*\) exit=0$/\1/p'
+}
+
+progress "bench: a module with a port per VM (3 x 64 MiB): port 1 alone, then all 3 at once, $RUNS runs each"
+timed_load insmod /vusbkey/bench/ports/vusbkey.ko > /dev/null
+while [ "$(ls -d /sys/block/sd* 2> /dev/null | wc -l)" -lt 3 ]; do usleep 2000; done
+P1=$(port_disk 1)
+P2=$(port_disk 2)
+P3=$(port_disk 3)
+if [ -z "$P1" ] || [ -z "$P2" ] || [ -z "$P3" ]; then
+	fail bench-ports "port disks '$P1' '$P2' '$P3'"
+else
+	MIB=$(($(blockdev --getsize64 "$P1") >> 20))
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		secs=$(read_all "$P1")
+		[ -n "$secs" ] && metric seq_mib_s.one_port "$(awk -v s="$secs" -v m=$((PASSES * MIB)) 'BEGIN { printf "%.2f", m / s }')"
+		secs=$(read_all "$P1" "$P2" "$P3")
+		[ -n "$secs" ] && metric seq_mib_s.three_ports "$(awk -v s="$secs" -v m=$((3 * PASSES * MIB)) 'BEGIN { printf "%.2f", m / s }')"
+		i=$((i + 1))
+	done
+fi
+unload vusbkey
 pass bench-done "$RUNS runs"
