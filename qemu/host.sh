@@ -6,7 +6,7 @@
 # `guest[SCENARIO]|`, and kept in /tmp/guest-SCENARIO.log, each line stamped with this
 # VM's uptime (as are the monitor's lines in /tmp/monitor.log), so that the two can be
 # compared.
-. /vusbkey/e2e.env # VM_UUID (the token's VM), OTHER_UUID
+. /vusbkey/e2e.env # VM_UUID (the token's VM), OTHER_UUID, THIRD_UUID
 
 GUEST_TIMEOUT=600
 RUN=/run/vusbkey

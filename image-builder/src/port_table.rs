@@ -1,5 +1,6 @@
-//! [`PortTable`]: which key each root-hub port of vusbkey.ko carries, as tab-separated text
-//! (the `vusbkey.ports` manifest `cargo xtask kmod` writes, and `image-builder ports`).
+//! [`PortTable`]: which key each port carries, as tab-separated text (the `vusbkey.ports`
+//! manifest `cargo xtask kmod` writes, `image-builder ports`, and the manifest
+//! `vusbkey-usbip attach` keeps).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -9,10 +10,11 @@ use time::UtcOffset;
 
 use crate::TokenSummary;
 
-/// What the table says of each port: a header line, `port`, `vm`, `expires`, `sha256` and
-/// `image` or `disk` ([`PortSource`]), then a line per port: its number, the token's VM
-/// UUID, its expiry as RFC 3339 in UTC, the image's SHA-256 and the image or disk. Fields
-/// are separated by tabs, lines end in `\n`, and `-` stands for what is not known.
+/// What the table says of each port: a header line, `port`, `usb`, `vm`, `expires`,
+/// `sha256` and `image` or `disk` ([`PortSource`]), then a line per port: its number, the
+/// USB bus id of its device on the host (`B-P`), the token's VM UUID, its expiry as RFC 3339
+/// in UTC, the image's SHA-256 and the image or disk. Fields are separated by tabs, lines
+/// end in `\n`, and `-` stands for what is not known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortTable {
     /// What the last column names.
@@ -24,7 +26,8 @@ pub struct PortTable {
 /// What the last column of a [`PortTable`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortSource {
-    /// `image`: the image file the port's key was built from (a module's manifest).
+    /// `image`: the image file the port's key was built from (a module's manifest) or is
+    /// served from (`vusbkey-usbip`'s).
     Image,
     /// `disk`: the block device the port's key appears as (a running host).
     Disk,
@@ -33,8 +36,12 @@ pub enum PortSource {
 /// One port of a [`PortTable`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortLine {
-    /// The root-hub port, from 1.
+    /// The port: vusbkey.ko's root-hub port (from 1), or vhci-hcd's port (from 0, as
+    /// `usbip port` numbers them).
     pub port: u32,
+    /// The bus id of the port's USB device on the host, `B-P` (QEMU's `usb-host,hostbus=B,
+    /// hostport=P`), once it is enumerated; not known when the module is built.
+    pub usb: Option<String>,
     /// What the key's token claims, if known (`-` in both columns otherwise).
     pub token: Option<TokenSummary>,
     /// The SHA-256 of the port's image, lowercase hex.
@@ -49,7 +56,7 @@ impl fmt::Display for PortTable {
             PortSource::Image => "image",
             PortSource::Disk => "disk",
         };
-        writeln!(f, "port\tvm\texpires\tsha256\t{source}")?;
+        writeln!(f, "port\tusb\tvm\texpires\tsha256\t{source}")?;
         for line in &self.lines {
             let (vm, expires) = match &line.token {
                 Some(token) => (token.vm.hyphenated().to_string(), utc(token)),
@@ -59,9 +66,10 @@ impl fmt::Display for PortTable {
                 Some(path) => path.display().to_string(),
                 None => "-".to_owned(),
             };
+            let usb = line.usb.as_deref().unwrap_or("-");
             writeln!(
                 f,
-                "{}\t{vm}\t{expires}\t{}\t{source}",
+                "{}\t{usb}\t{vm}\t{expires}\t{}\t{source}",
                 line.port, line.sha256
             )?;
         }

@@ -25,9 +25,9 @@ pub struct Ports {
 
 /// Lists the ports of the loaded vusbkey.ko from `sysfs` (normally `/sys`): for each
 /// `devices/platform/vusbkey/ports/N/`, its image's SHA-256 (`image_sha256`) and, when it
-/// is `connected` and the SCSI disk of its USB device (`usbB/B-N` below the platform
-/// device) has appeared, that disk under `dev` (normally `/dev`) and what the token on it
-/// claims (read, not verified).
+/// is `connected`, its USB device's bus id (`B-N`, from `usbB/B-N` below the platform
+/// device) and, once the device's SCSI disk has appeared, that disk under `dev` (normally
+/// `/dev`) and what the token on it claims (read, not verified).
 pub fn ports(sysfs: &Path, dev: &Path) -> Result<Ports, PortsError> {
     let device = sysfs.join(DEVICE);
     let dir = device.join("ports");
@@ -76,8 +76,8 @@ fn line(
 ) -> Result<PortLine, PortsError> {
     let sha256 = attribute(&dir.join("image_sha256"))?;
     let connected = dir.join("connected");
-    let disk = match attribute(&connected)?.as_str() {
-        "1" => disk_of(port, buses)?,
+    let usb = match attribute(&connected)?.as_str() {
+        "1" => usb_device_of(port, buses),
         "0" => None,
         text => {
             return Err(PortsError::NotConnectedFlag {
@@ -86,23 +86,21 @@ fn line(
             })
         }
     };
-    let Some(name) = disk else {
-        return Ok(PortLine {
-            port,
-            token: None,
-            sha256,
-            source: None,
-        });
+    let disk = match &usb {
+        Some((_, dir)) => block_below(dir, MAX_DEPTH)?.map(|name| dev.join(name)),
+        None => None,
     };
-    let disk = dev.join(name);
-    let token = token_on(port, &disk)
-        .map_err(|error| unreadable.push(error))
-        .ok();
+    let token = disk.as_ref().and_then(|disk| {
+        token_on(port, disk)
+            .map_err(|error| unreadable.push(error))
+            .ok()
+    });
     Ok(PortLine {
         port,
+        usb: usb.map(|(busid, _)| busid),
         token,
         sha256,
-        source: Some(disk),
+        source: disk,
     })
 }
 
@@ -121,16 +119,14 @@ fn token_on(port: u32, disk: &Path) -> Result<TokenSummary, PortsError> {
     TokenSummary::of(&token).map_err(|source| PortsError::Claims { port, disk, source })
 }
 
-/// The name of the block device (`sdX`) of the USB device at root-hub port `port`, if it
-/// has one yet.
-fn disk_of(port: u32, buses: &[(u32, PathBuf)]) -> Result<Option<String>, PortsError> {
-    for (bus, dir) in buses {
-        let usb = dir.join(format!("{bus}-{port}"));
-        if usb.is_dir() {
-            return block_below(&usb, MAX_DEPTH);
-        }
-    }
-    Ok(None)
+/// The bus id (`B-N`) and sysfs directory of the USB device at root-hub port `port`, if
+/// usbcore has enumerated it.
+fn usb_device_of(port: u32, buses: &[(u32, PathBuf)]) -> Option<(String, PathBuf)> {
+    buses.iter().find_map(|(bus, dir)| {
+        let busid = format!("{bus}-{port}");
+        let usb = dir.join(&busid);
+        usb.is_dir().then_some((busid, usb))
+    })
 }
 
 /// The first entry of a `block/` directory at most `depth` directories below `dir`.

@@ -75,13 +75,14 @@ check ports-sysfs-ro sh -c "! echo x > $PDEV/ports/2/image_sha256"
 
 # The manifest `cargo xtask kmod` wrote: a line per port with its image's hash.
 for n in $PORTS; do
-	check ports-$n-manifest sh -c "awk -F '\t' '\$1 == $n { print \$4 }' $DIR/vusbkey.ports | grep -qx $(sha_of $n)"
+	check ports-$n-manifest sh -c "awk -F '\t' '\$1 == $n { print \$5 }' $DIR/vusbkey.ports | grep -qx $(sha_of $n)"
 done
-# `image-builder ports` reads the same from this host's sysfs and disks.
+# `image-builder ports` reads the same from this host's sysfs and disks, with each port's
+# USB bus id (QEMU's hostbus and hostport).
 if image-builder ports > /tmp/ports.out 2>&1; then
 	pass ports-inspect "$(tr '\t' ' ' < /tmp/ports.out | tr '\n' ';')"
 	for n in $PORTS; do
-		check ports-$n-inspect sh -c "awk -F '\t' '\$1 == $n { print \$4 }' /tmp/ports.out | grep -qx $(sha_of $n)"
+		check ports-$n-inspect sh -c "awk -F '\t' '\$1 == $n { print \$2, \$5 }' /tmp/ports.out | grep -qx '$(bus)-$n $(sha_of $n)'"
 	done
 else
 	fail ports-inspect "$(cat /tmp/ports.out)"

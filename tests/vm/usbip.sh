@@ -1,14 +1,19 @@
 # usbip: Debian 12's stock kernel, where vusbkey-usbip serves the key disk to vhci-hcd over
 # USB/IP (issue 13). Sourced by /init after /vusbkey/lib.sh. Needs: the stock kernel's
 # modules under /lib/modules/$(uname -r) (load_module), /vusbkey/image.img and its token
-# /vusbkey/token.pst, vusbkey-usbip (the demo image compiled in), the usbip tools and
-# sg3-utils on PATH, and the host role of qemu/host.sh (QEMU, the monitor, a guest VM).
+# /vusbkey/token.pst, vusbkey-usbip (the demo image compiled in), /vusbkey/ports/image1.img
+# .. image3.img (keys for VM_UUID, OTHER_UUID and THIRD_UUID of /vusbkey/e2e.env), the
+# usbip tools and sg3-utils on PATH, and the host role of qemu/host.sh (QEMU, the monitor,
+# a guest VM).
 # vusbkey-flavour: stock
 # vusbkey-timeout: 2400
 
 IMG=/vusbkey/image.img
 IMG_SHA=$(sha256sum "$IMG" | cut -d' ' -f1)
 VHCI=/sys/devices/platform/vhci_hcd.0
+. /vusbkey/e2e.env # VM_UUID (the demo token's VM), OTHER_UUID, THIRD_UUID
+# Where `vusbkey-usbip attach` keeps its manifest by default.
+MANIFEST=/run/vusbkey-usbip/ports
 
 # ---- helpers ----
 
@@ -78,6 +83,18 @@ disk_hash() {
 	dd if="/dev/$sd" bs=1M "$@" 2> /dev/null | sha256sum | cut -d' ' -f1
 }
 
+# usb_disk BUSID: the sdX of the USB device BUSID (`B-P`).
+usb_disk() {
+	local found
+	found=$(ls /sys/bus/usb/devices/$1/$1:1.0/host*/target*/*/block 2> /dev/null | head -n 1)
+	[ -n "$found" ] && echo "$found"
+}
+
+# manifest_field FILE SHA256 N: field N of the manifest line of the image SHA256.
+manifest_field() {
+	awk -F '\t' -v sha="$2" -v n="$3" 'NR > 1 && $5 == sha { print $n }' "$1"
+}
+
 # reads_until_error SD: reads the disk over and over until a read fails; exits 1 then.
 reads_until_error() {
 	while dd if="/dev/$1" of=/dev/null bs=4k iflag=direct 2> /dev/null; do :; done
@@ -109,6 +126,10 @@ usbip_attach_checks() {
 	intf=$dev/${dev##*/}:1.0
 	check usbip-enum-interface sh -c "[ \"\$(cat $intf/bInterfaceClass $intf/bInterfaceSubClass $intf/bInterfaceProtocol | tr '\n' ' ')\" = '08 06 50 ' ]"
 	check usbip-log-names-the-device grep -q "usb ${dev##*/}\$" "$USBIP_LOG"
+	# The manifest: the key's line, its device's bus id, the token's VM.
+	check usbip-manifest-lines sh -c "[ \$(wc -l < $MANIFEST) = 2 ]"
+	check usbip-manifest-usb sh -c "[ '$(manifest_field $MANIFEST "$IMG_SHA" 2)' = ${dev##*/} ]"
+	check usbip-manifest-vm sh -c "[ '$(manifest_field $MANIFEST "$IMG_SHA" 3)' = $VM_UUID ]"
 	check usbip-sha256 sh -c "[ $(disk_hash "$sd") = $IMG_SHA ]"
 	check usbip-sha256-direct sh -c "[ $(disk_hash "$sd" iflag=direct) = $IMG_SHA ]"
 	check usbip-disk-ro attr_is "/sys/block/$sd/ro" 1
@@ -200,7 +221,39 @@ usbip_kill_checks() {
 	rc=$?
 	[ $rc = 0 ] && pass usbip-sigterm-exit-0 || fail usbip-sigterm-exit-0 "exit $rc"
 	check usbip-sigterm-logged grep -q "detached" "$USBIP_LOG"
+	check usbip-sigterm-manifest-removed test ! -e $MANIFEST
 	kernel_log_clean usbip-sigterm-log-clean
+}
+
+# usbip_ports_checks: three keys in one `vusbkey-usbip attach`, one vhci-hcd port each: the
+# manifest names each key's device, which reads as that key's image; SIGTERM detaches all.
+usbip_ports_checks() {
+	progress "usbip: three keys at once, one port each, and their manifest"
+	manifest=/tmp/ports.manifest
+	vusbkey-usbip attach --manifest $manifest --image /vusbkey/ports/image1.img \
+		--image /vusbkey/ports/image2.img --image /vusbkey/ports/image3.img >> "$USBIP_LOG" 2>&1 &
+	USBIP_PID=$!
+	# Each line gets its bus id once its device is enumerated.
+	if ! wait_for 60 sh -c "[ \$(awk -F '\t' 'NR > 1 && \$2 != \"-\"' $manifest 2> /dev/null | wc -l) = 3 ]"; then
+		fail usbip-ports-manifest "$(cat $manifest 2>&1 | tr '\t\n' ' ;') $(tail -n 2 $USBIP_LOG | tr '\n' ' ')"
+	else
+		pass usbip-ports-manifest "$(tr '\t\n' ' ;' < $manifest)"
+	fi
+	n=1
+	for vm in "$VM_UUID" "$OTHER_UUID" "$THIRD_UUID"; do
+		sha=$(sha256sum /vusbkey/ports/image$n.img | cut -d' ' -f1)
+		usb=$(manifest_field $manifest "$sha" 2)
+		check usbip-ports-$n-vm sh -c "[ '$(manifest_field $manifest "$sha" 3)' = $vm ]"
+		check usbip-ports-$n-disk wait_for 30 usb_disk "$usb"
+		sd=$(usb_disk "$usb")
+		check usbip-ports-$n-hash sh -c "[ -n '$sd' ] && [ $(disk_hash "$sd" iflag=direct) = $sha ]"
+		n=$((n + 1))
+	done
+	kill -TERM "$USBIP_PID"
+	check usbip-ports-stopped wait_for 30 usbip_stopped
+	wait "$USBIP_PID"
+	check usbip-ports-manifest-removed test ! -e $manifest
+	kernel_log_clean usbip-ports-log-clean
 }
 
 # usbip_serve_checks: `vusbkey-usbip serve` on loopback for Linux's own usbip tools, and
@@ -315,6 +368,7 @@ if ref_gadget_up "$IMG"; then
 	usbip_hostile_checks
 	usbip_kill_checks
 	usbip_high_speed_checks
+	usbip_ports_checks
 	usbip_serve_checks
 else
 	fail usbip-ref-up "configfs gadget setup failed"

@@ -3,6 +3,7 @@
 //! so no network listener exists at all. Runs in the foreground until SIGTERM or SIGINT,
 //! then detaches every port. A connection the kernel ends on its own (an operator's
 //! `usbip detach`, a vhci-hcd error) is logged and the key attached again on a free port.
+//! The [`Manifest`] says which key is where, rewritten on every change, removed on exit.
 
 use std::io::{BufReader, BufWriter};
 use std::os::fd::AsRawFd;
@@ -16,6 +17,7 @@ use thiserror::Error;
 
 use crate::key::Key;
 use crate::log;
+use crate::manifest::{self, Manifest, Placement};
 use crate::send_buffer::{self, SendBuffer};
 use crate::session::SessionError;
 use crate::vhci::{Hub, Vhci, VhciError};
@@ -49,7 +51,7 @@ enum Event {
 
 /// One attached key.
 struct Attached {
-    port: u32,
+    placement: Placement,
     /// Our end of the socketpair, kept to shut it down on stop.
     stream: UnixStream,
 }
@@ -98,8 +100,8 @@ fn attach_one(vhci: &Vhci, key: &Key) -> Result<(u32, UnixStream), AttachError> 
     }
 }
 
-/// Logs the local USB device once usbcore has addressed it.
-fn log_attached(vhci: &Vhci, port: u32, key: &Key) {
+/// Logs the local USB device once usbcore has addressed it, and returns its bus id.
+fn log_attached(vhci: &Vhci, port: u32, key: &Key) -> Option<String> {
     let start = Instant::now();
     let busid = loop {
         match vhci.local_busid(port) {
@@ -108,16 +110,63 @@ fn log_attached(vhci: &Vhci, port: u32, key: &Key) {
             _ => std::thread::sleep(Duration::from_millis(50)),
         }
     };
-    let usb = busid.map_or_else(|| "not yet enumerated".to_owned(), |b| format!("usb {b}"));
+    let usb = busid
+        .as_ref()
+        .map_or_else(|| "not yet enumerated".to_owned(), |b| format!("usb {b}"));
     log::info(
         &format!("port {port}"),
         format!("attached {}; {usb}", key.describe()),
     );
+    busid
 }
 
-/// Attaches every key and serves them until SIGTERM or SIGINT.
-pub fn run(keys: &[Key]) -> Result<(), AttachError> {
+/// The manifest of a run, and what it lists of each key but its place.
+struct Listing<'a> {
+    manifest: &'a Manifest,
+    keys: &'a [Key],
+    tokens: Vec<Option<image_builder::TokenSummary>>,
+}
+
+impl<'a> Listing<'a> {
+    /// The listing of `keys`; a key whose token does not decode is listed without its VM
+    /// and expiry, with a warning.
+    fn new(manifest: &'a Manifest, keys: &'a [Key]) -> Self {
+        let tokens = keys
+            .iter()
+            .map(|key| {
+                manifest::token_of(key)
+                    .map_err(|e| log::warn(key.image.name(), e))
+                    .ok()
+            })
+            .collect();
+        Self {
+            manifest,
+            keys,
+            tokens,
+        }
+    }
+
+    /// Rewrites the manifest for the keys `attached` now. A manifest that cannot be
+    /// written is a warning: the keys are served all the same.
+    fn update(&self, attached: &[Option<Attached>]) {
+        let placements: Vec<Option<Placement>> = attached
+            .iter()
+            .map(|a| a.as_ref().map(|a| a.placement.clone()))
+            .collect();
+        let table = manifest::table(self.keys, &self.tokens, &placements);
+        if let Err(e) = self.manifest.write(&table) {
+            log::warn(
+                "manifest",
+                format!("cannot write {}: {e}", self.manifest.path().display()),
+            );
+        }
+    }
+}
+
+/// Attaches every key and serves them until SIGTERM or SIGINT, keeping `manifest`.
+pub fn run(keys: &[Key], manifest: &Manifest) -> Result<(), AttachError> {
     let vhci = Vhci::open()?;
+    let listing = Listing::new(manifest, keys);
     let (events, inbox) = mpsc::channel();
     let mut signals = Signals::new([SIGTERM, SIGINT])?;
     let signal_events = events.clone();
@@ -134,7 +183,10 @@ pub fn run(keys: &[Key]) -> Result<(), AttachError> {
                 let (port, ours) = attach_one(&vhci, key)?;
                 let reader = ours.try_clone()?;
                 let writer = ours.try_clone()?;
-                attached[index] = Some(Attached { port, stream: ours });
+                attached[index] = Some(Attached {
+                    placement: Placement { port, usb: None },
+                    stream: ours,
+                });
                 let events = events.clone();
                 scope.spawn(move || {
                     let result = key.session().and_then(|mut session| {
@@ -153,22 +205,35 @@ pub fn run(keys: &[Key]) -> Result<(), AttachError> {
                 outcome = Err(e);
                 break;
             }
-            if let Some(a) = &attached[index] {
-                log_attached(&vhci, a.port, &keys[index]);
-            }
+            enumerated(&vhci, &listing, &mut attached, index);
         }
         if outcome.is_ok() {
-            outcome = serve_until_stopped(&vhci, keys, &inbox, &mut attached, start);
+            outcome = serve_until_stopped(&vhci, &listing, &inbox, &mut attached, start);
         }
         detach_all(&vhci, &mut attached);
+        if let Err(e) = manifest.remove() {
+            log::warn(
+                "manifest",
+                format!("cannot remove {}: {e}", manifest.path().display()),
+            );
+        }
         outcome
     })
+}
+
+/// Waits for key `index`, just attached, to be enumerated, logs it, and lists it with its
+/// bus id.
+fn enumerated(vhci: &Vhci, listing: &Listing<'_>, attached: &mut [Option<Attached>], index: usize) {
+    if let Some(a) = &mut attached[index] {
+        a.placement.usb = log_attached(vhci, a.placement.port, &listing.keys[index]);
+    }
+    listing.update(attached);
 }
 
 /// The main loop: re-attaches keys whose connection ended, until a stop signal.
 fn serve_until_stopped(
     vhci: &Vhci,
-    keys: &[Key],
+    listing: &Listing<'_>,
     inbox: &mpsc::Receiver<Event>,
     attached: &mut Vec<Option<Attached>>,
     mut start: impl FnMut(usize, &mut Vec<Option<Attached>>) -> Result<(), AttachError>,
@@ -180,7 +245,8 @@ fn serve_until_stopped(
                 return Ok(());
             }
             Ok(Event::Ended(index, result)) => {
-                let port = attached[index].take().map(|a| a.port);
+                let port = attached[index].take().map(|a| a.placement.port);
+                listing.update(attached);
                 let subject = port.map_or_else(|| "port ?".to_owned(), |p| format!("port {p}"));
                 match result {
                     Ok(()) => log::error(&subject, "connection closed by the kernel (detached)"),
@@ -189,12 +255,10 @@ fn serve_until_stopped(
                 std::thread::sleep(REATTACH_DELAY);
                 log::info(
                     &subject,
-                    format!("attaching {} again", keys[index].image.name()),
+                    format!("attaching {} again", listing.keys[index].image.name()),
                 );
                 start(index, attached)?;
-                if let Some(a) = &attached[index] {
-                    log_attached(vhci, a.port, &keys[index]);
-                }
+                enumerated(vhci, listing, attached, index);
             }
             Err(mpsc::RecvError) => return Ok(()),
         }
@@ -204,8 +268,8 @@ fn serve_until_stopped(
 /// Detaches every attached port and closes our ends, so every session thread ends.
 fn detach_all(vhci: &Vhci, attached: &mut [Option<Attached>]) {
     for a in attached.iter_mut().filter_map(Option::take) {
-        let subject = format!("port {}", a.port);
-        match vhci.detach(a.port) {
+        let subject = format!("port {}", a.placement.port);
+        match vhci.detach(a.placement.port) {
             Ok(()) => log::info(&subject, "detached"),
             Err(e) => log::error(&subject, format!("detach failed: {e}")),
         }

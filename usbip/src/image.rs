@@ -85,6 +85,11 @@ impl Image {
         self.bytes.is_empty()
     }
 
+    /// The image's bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
     /// SHA-256 of the image, lowercase hex, as `sha256sum` prints it.
     pub fn sha256(&self) -> &str {
         &self.sha256

@@ -11,6 +11,7 @@ use vusbkey_device::Speed;
 use vusbkey_usbip::identity::IdentityOptions;
 use vusbkey_usbip::image::Image;
 use vusbkey_usbip::key::Key;
+use vusbkey_usbip::manifest::{self, Manifest};
 use vusbkey_usbip::{attach, embedded, log, server};
 
 /// Serve vusbkey's USB key disk over USB/IP (for kernels without Rust; where the kernel has
@@ -26,7 +27,16 @@ struct Cli {
 enum Command {
     /// Attach the key(s) to this host's vhci-hcd through a socketpair: no network listener
     /// at all (the default way). Runs until SIGTERM or SIGINT, then detaches. Needs root.
-    Attach(KeyArgs),
+    Attach {
+        /// The manifest kept while it runs: per attached key, its vhci-hcd port, USB bus id
+        /// (B-P: QEMU's hostbus and hostport), the VM and expiry its token claims, the
+        /// image's sha256 and path, tab-separated as vusbkey.ko's `vusbkey.ports`. Removed on
+        /// exit. Give each running vusbkey-usbip its own.
+        #[arg(long, value_name = "FILE", default_value = manifest::DEFAULT_PATH)]
+        manifest: PathBuf,
+        #[command(flatten)]
+        keys: KeyArgs,
+    },
     /// Listen for standard USB/IP clients (`usbip list -r HOST`, `usbip attach -r HOST -b
     /// 1-1`). USB/IP has NO authentication: anyone who can reach the address can attach
     /// the key. Keep the default loopback address, or use it inside a tunnel.
@@ -137,9 +147,9 @@ impl KeyArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Attach(keys) => keys
-            .keys()
-            .and_then(|keys| attach::run(&keys).map_err(|e| e.to_string())),
+        Command::Attach { manifest, keys } => keys.keys().and_then(|keys| {
+            attach::run(&keys, &Manifest::new(manifest)).map_err(|e| e.to_string())
+        }),
         Command::Serve { listen, keys } => keys.keys().and_then(|keys| serve(listen, &keys)),
     };
     match result {

@@ -132,6 +132,8 @@ pub(crate) fn table(images: &[Image]) -> PortTable {
             .zip(images)
             .map(|(port, image)| PortLine {
                 port,
+                // Bus numbers are given when the module loads.
+                usb: None,
                 token: image.token.clone(),
                 sha256: image.sha256.clone(),
                 source: Some(image.path.clone()),
@@ -254,13 +256,13 @@ mod tests {
         }
         let text = table(&images).to_string();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "port\tvm\texpires\tsha256\timage");
+        assert_eq!(lines[0], "port\tusb\tvm\texpires\tsha256\timage");
         let fields: Vec<&str> = lines[2].split('\t').collect();
-        assert_eq!(fields[0], "2");
-        assert_eq!(fields[1], "00000000-0000-0000-0000-00000000000b");
-        assert!(fields[2].ends_with('Z'), "{}", fields[2]);
-        assert_eq!(fields[3], images[1].sha256);
-        assert_eq!(fields[4], b.display().to_string());
+        assert_eq!(fields[..2], ["2", "-"]);
+        assert_eq!(fields[2], "00000000-0000-0000-0000-00000000000b");
+        assert!(fields[3].ends_with('Z'), "{}", fields[3]);
+        assert_eq!(fields[4], images[1].sha256);
+        assert_eq!(fields[5], b.display().to_string());
         assert_eq!(lines.len(), 3);
         std::fs::remove_dir_all(&dir).unwrap();
     }

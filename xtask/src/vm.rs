@@ -202,16 +202,23 @@ fn add_ports_module(
     initramfs: &Initramfs,
 ) -> anyhow::Result<()> {
     let sh = Shell::new()?;
-    let images = keydisk::images_for(paths, "port", &PORT_VMS)?;
+    let images = add_port_images(paths, initramfs)?;
     let module = kmod::build(paths, line, flavour, &images, "ports")?;
     initramfs.add_file(&module.ko, "vusbkey/ports/vusbkey.ko", 0o644)?;
     let manifest = module.ko.with_file_name(kmod::PORTS_MANIFEST);
     initramfs.add_file(&manifest, "vusbkey/ports/vusbkey.ports", 0o644)?;
+    let builder = cargo_release(paths, "image-builder")?.join("image-builder");
+    initramfs.add_program_at(&sh, &builder, "usr/bin/image-builder")
+}
+
+/// The images of [`PORT_VMS`], as `/vusbkey/ports/image1.img` .. `image3.img`; returns
+/// their files.
+fn add_port_images(paths: &Paths, initramfs: &Initramfs) -> anyhow::Result<Vec<PathBuf>> {
+    let images = keydisk::images_for(paths, "port", &PORT_VMS)?;
     for (i, image) in images.iter().enumerate() {
         initramfs.add_file(image, &format!("vusbkey/ports/image{}.img", i + 1), 0o644)?;
     }
-    let builder = cargo_release(paths, "image-builder")?.join("image-builder");
-    initramfs.add_program_at(&sh, &builder, "usr/bin/image-builder")
+    Ok(images)
 }
 
 /// The hypervisor-host role (`qemu/host.sh`): QEMU, the host's monitor, and a guest VM
@@ -236,17 +243,19 @@ fn add_host_role(
     initramfs.add_file(&guest_kernel.bzimage(), "vusbkey/guest/bzImage", 0o644)?;
     initramfs.add_file(&guest_initrd, "vusbkey/guest/initramfs.cpio.gz", 0o644)?;
     let env = format!(
-        "VM_UUID={}\nOTHER_UUID={}\n",
+        "VM_UUID={}\nOTHER_UUID={}\nTHIRD_UUID={}\n",
         keydisk::VM_UUID,
-        keydisk::OTHER_UUID
+        keydisk::OTHER_UUID,
+        keydisk::THIRD_UUID
     );
     initramfs.add_bytes("vusbkey/e2e.env", env.as_bytes(), 0o644)
 }
 
 /// Builds the initramfs of the VMs on Debian's stock kernel at `out` and returns that
-/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, the host
-/// role with its guest VM, sg3-utils, the USB/IP tools, and the stock kernel's modules the
-/// suites load (no vusbkey.ko: the kernel has no Rust).
+/// kernel: the suites, the demo image and its token, `vusbkey-usbip` carrying it, the
+/// images of [`PORT_VMS`] (several keys at once), the host role with its guest VM,
+/// sg3-utils, the USB/IP tools, and the stock kernel's modules the suites load (no
+/// vusbkey.ko: the kernel has no Rust).
 fn stock_initramfs(
     paths: &Paths,
     dir: &Path,
@@ -264,6 +273,7 @@ fn stock_initramfs(
     // vusbkey-usbip with the demo image compiled in, as `cargo xtask usbip` builds it.
     let server = usbip::build(paths, &keys.image, "demo")?;
     initramfs.add_program_at(&sh, &server, "usr/bin/vusbkey-usbip")?;
+    add_port_images(paths, &initramfs)?;
     initramfs.pack(&sh, out)?;
     Ok(kernel.vmlinuz())
 }

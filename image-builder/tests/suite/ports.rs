@@ -55,6 +55,7 @@ fn the_table_is_tab_separated_with_a_dash_for_what_is_unknown() {
         lines: vec![
             PortLine {
                 port: 1,
+                usb: None,
                 token: Some(TokenSummary {
                     vm: uuid!("5655534b-0000-4000-8000-000000000001"),
                     expires: datetime!(2027-03-04 05:06:07 +02:00),
@@ -64,6 +65,7 @@ fn the_table_is_tab_separated_with_a_dash_for_what_is_unknown() {
             },
             PortLine {
                 port: 2,
+                usb: Some("3-2".to_owned()),
                 token: None,
                 sha256: OTHER_SHA256.to_owned(),
                 source: None,
@@ -72,17 +74,17 @@ fn the_table_is_tab_separated_with_a_dash_for_what_is_unknown() {
     };
     assert_eq!(
         table.to_string(),
-        "port\tvm\texpires\tsha256\timage\n\
-         1\t5655534b-0000-4000-8000-000000000001\t2027-03-04T03:06:07Z\t\
+        "port\tusb\tvm\texpires\tsha256\timage\n\
+         1\t-\t5655534b-0000-4000-8000-000000000001\t2027-03-04T03:06:07Z\t\
          0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t\
          target/keys/image.img\n\
-         2\t-\t-\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t-\n"
+         2\t3-2\t-\t-\t0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\t-\n"
     );
     let disks = PortTable {
         source: PortSource::Disk,
         lines: vec![],
     };
-    assert_eq!(disks.to_string(), "port\tvm\texpires\tsha256\tdisk\n");
+    assert_eq!(disks.to_string(), "port\tusb\tvm\texpires\tsha256\tdisk\n");
 }
 
 #[test]
@@ -100,8 +102,9 @@ fn ports_are_read_from_sysfs_and_the_disks() {
     let ports = ports(&root.path().join("sys"), &root.path().join("dev")).expect("lists");
     assert!(ports.unreadable.is_empty(), "{:?}", ports.unreadable);
     let table = ports.table;
-    let no_disk = |port| PortLine {
+    let no_disk = |port, usb: Option<&str>| PortLine {
         port,
+        usb: usb.map(str::to_owned),
         token: None,
         sha256: OTHER_SHA256.to_owned(),
         source: None,
@@ -113,12 +116,14 @@ fn ports_are_read_from_sysfs_and_the_disks() {
             lines: vec![
                 PortLine {
                     port: 1,
+                    usb: Some("3-1".to_owned()),
                     token: Some(token_for(1)),
                     sha256,
                     source: Some(root.path().join("dev/sdb")),
                 },
-                no_disk(2),
-                no_disk(3),
+                // Disconnected; connected but its disk not there yet.
+                no_disk(2, None),
+                no_disk(3, Some("3-3")),
             ],
         }
     );
@@ -143,6 +148,7 @@ fn without_the_module_the_error_says_so_and_an_unreadable_disk_is_a_warning() {
     assert_eq!(listed.table.lines.len(), 3);
     assert_eq!(listed.table.lines[0].token, None);
     assert_eq!(listed.table.lines[0].source, Some(dev.join("sdb")));
+    assert_eq!(listed.table.lines[0].usb.as_deref(), Some("3-1"));
     let warnings: Vec<String> = listed.unreadable.iter().map(ToString::to_string).collect();
     assert_eq!(
         warnings,
