@@ -112,4 +112,5 @@ extern "C" {
     pub(crate) fn vusbkey_alloc_workqueue() -> *mut workqueue_struct;
     pub(crate) fn vusbkey_noio_save() -> u32;
     pub(crate) fn vusbkey_noio_restore(flags: u32);
+    pub(crate) fn vusbkey_gfp_allows_blocking(flags: u32) -> bool;
 }

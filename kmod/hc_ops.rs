@@ -5,6 +5,7 @@
 
 use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
 use crate::hcd::VHcd;
+use crate::port::Submitter;
 use crate::roothub::MAX_STATUS_BYTES;
 use crate::usb::{errno, EndpointId, SubmittedUrb, UrbRef};
 use kernel::ffi::{c_char, c_int};
@@ -54,14 +55,26 @@ extern "C" fn vusbkey_rs_stop(hcd: *mut RawHcd) {
 }
 
 #[no_mangle]
-extern "C" fn vusbkey_rs_urb_enqueue(hcd: *mut RawHcd, urb: *mut RawUrb, _mem_flags: u32) -> c_int {
+extern "C" fn vusbkey_rs_urb_enqueue(hcd: *mut RawHcd, urb: *mut RawUrb, mem_flags: u32) -> c_int {
     // SAFETY: usbcore just submitted `urb` to this HCD (hcd.c `usb_hcd_submit_urb`); this is
     // the only handle made for it.
     let Some(urb) = (unsafe { SubmittedUrb::from_raw(urb) }) else {
         return EINVAL.to_errno();
     };
+    // The submitter's allocation flags say whether it may sleep (usb_submit_urb's contract:
+    // GFP_ATOMIC in interrupt context or under a spinlock).
+    // SAFETY: a pure test of the flags' bits.
+    let submitter = if unsafe { ffi::vusbkey_gfp_allows_blocking(mem_flags) } {
+        Submitter::MaySleep
+    } else {
+        Submitter::Atomic
+    };
     // SAFETY: `hcd` is the HCD usbcore passed to this callback.
-    unsafe { with(hcd, errno::eshutdown().to_errno(), |v| to_c(v.enqueue(urb))) }
+    unsafe {
+        with(hcd, errno::eshutdown().to_errno(), |v| {
+            to_c(v.enqueue(urb, submitter))
+        })
+    }
 }
 
 #[no_mangle]

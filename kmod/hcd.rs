@@ -4,7 +4,7 @@
 //! with its own device and worker), the routing of each URB to the port of its device, the
 //! root hub's requests and status, bus suspend/resume.
 
-use crate::port::Port;
+use crate::port::{Port, Submitter};
 use crate::roothub::{self, Request};
 use crate::usb::{errno, EndpointId, Hcd, SubmittedUrb, UrbRef};
 use core::sync::atomic::{AtomicBool, Ordering};
@@ -60,10 +60,10 @@ impl VHcd {
     }
 
     /// `urb_enqueue`: hands the URB to the port its device is plugged into.
-    pub(crate) fn enqueue(&self, urb: SubmittedUrb) -> Result {
+    pub(crate) fn enqueue(&self, urb: SubmittedUrb, submitter: Submitter) -> Result {
         // Only our own devices, each on a root-hub port, submit here; usbcore answers the
         // root hub's URBs itself.
-        self.port(urb.port()).ok_or(ENODEV)?.enqueue(urb)
+        self.port(urb.port()).ok_or(ENODEV)?.enqueue(urb, submitter)
     }
 
     /// `urb_dequeue`: the port of the URB's device marks it unlinked.

@@ -10,10 +10,15 @@
 //!
 //! Locking: `state` (an IRQ-safe spinlock, usbcore may call in from any context) guards the
 //! port status, the URB queue and the flags, and is never held across a call that may
-//! complete an URB or re-enter us. `device` (a mutex) is only taken by the worker, a single
-//! work item (which the workqueue never runs concurrently with itself): transfers execute one
-//! at a time, in submission order, in process context, never inside `urb_enqueue` (a
-//! completion handler may resubmit at once).
+//! complete an URB or re-enter us. `device` (a mutex) is held by whoever runs a transfer:
+//! transfers execute one at a time, in submission order, in process context.
+//!
+//! Who runs a transfer: its submitter, inside `urb_enqueue`, when it may sleep and nothing
+//! is queued ahead of it (usb-storage's thread and usbfs do; the hop to a worker and back
+//! costs more than the transfer); otherwise the port's worker, a single work item (which
+//! the workqueue never runs concurrently with itself). Either way the URB is given back
+//! through `HCD_BH`, in softirq context after `urb_enqueue` returned, never inside it (a
+//! completion handler may resubmit at once, or take a lock its submitter holds).
 //!
 //! A bulk-IN URB the device NAKs (it has nothing to send yet) waits in `naked`, as a host
 //! controller keeps retrying a NAKed transaction (USB 2.0 §8.5.1); the worker tries it
@@ -39,12 +44,21 @@ pub(crate) type KeyDevice = Device<'static, ImageDisk>;
 /// Transfers a worker runs before it lets the other ports' workers go first.
 const BUDGET: usize = 16;
 
+/// Who submitted an URB, as its allocation flags tell.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Submitter {
+    /// May sleep: the transfer runs in its context when nothing is queued ahead.
+    MaySleep,
+    /// In atomic context: the worker runs the transfer.
+    Atomic,
+}
+
 /// State guarded by [`Port::state`].
 ///
 /// # Invariants
 ///
 /// `naked` holds bulk-IN URBs only, in submission order, all older than any bulk-IN URB
-/// in `queue`.
+/// in `queue`. No transfer runs in a submitter's context while either is not empty.
 struct State {
     /// The port's status and change bits.
     port: RootPort,
@@ -86,7 +100,8 @@ impl State {
 ///
 /// Every URB in `state.queue` and `state.naked` is linked to `hcd`'s endpoints
 /// (`usb_hcd_link_urb_to_ep`) and not given back; every URB linked by `enqueue` is in one
-/// of them, or held by the worker, until it is given back.
+/// of them, or held by the worker or by its submitter (with `device` locked), until it is
+/// given back.
 #[pin_data]
 pub(crate) struct Port {
     /// The port number (1-based), for the log.
@@ -171,24 +186,65 @@ impl Port {
         drop(leftovers);
     }
 
-    /// `urb_enqueue` for this port's device: accept the URB and let the worker run it.
-    pub(crate) fn enqueue(self: ArcBorrow<'_, Self>, urb: SubmittedUrb) -> Result {
-        {
-            let mut st = self.state.lock();
-            if !st.running {
-                return Err(errno::eshutdown());
-            }
-            if st.port.suspended() {
-                // Documentation/driver-api/usb/error-codes.rst.
-                return Err(errno::ehostunreach());
-            }
-            if !st.port.active() {
-                return Err(ENODEV);
-            }
-            // INVARIANT: the URB goes into the queue as soon as it is linked.
-            st.queue.push(self.hcd.link(urb)?);
+    /// Whether the port takes URBs now.
+    fn accepts(st: &State) -> Result {
+        if !st.running {
+            return Err(errno::eshutdown());
         }
-        self.kick();
+        if st.port.suspended() {
+            // Documentation/driver-api/usb/error-codes.rst.
+            return Err(errno::ehostunreach());
+        }
+        if !st.port.active() {
+            return Err(ENODEV);
+        }
+        Ok(())
+    }
+
+    /// `urb_enqueue` for this port's device: accept the URB; run it here if `submitter` may
+    /// sleep and nothing is queued ahead of it, else let the worker run it.
+    pub(crate) fn enqueue(
+        self: ArcBorrow<'_, Self>,
+        urb: SubmittedUrb,
+        submitter: Submitter,
+    ) -> Result {
+        if submitter == Submitter::Atomic {
+            {
+                let mut st = self.state.lock();
+                Self::accepts(&st)?;
+                // INVARIANT: the URB goes into the queue as soon as it is linked.
+                st.queue.push(self.hcd.link(urb)?);
+            }
+            self.kick();
+            return Ok(());
+        }
+        // Allocations below (URB buffer lists) must not recurse into block I/O.
+        let _noio = wq::NoIo::enter();
+        // Waits for the transfer the worker may be running.
+        let mut device = self.device.lock();
+        let (mut urb, reset) = {
+            let mut st = self.state.lock();
+            Self::accepts(&st)?;
+            let urb = self.hcd.link(urb)?;
+            if !st.queue.is_empty() || !st.naked.is_empty() {
+                // USB 2.0 §5.8: behind the URBs before it. INVARIANT: queued once linked.
+                st.queue.push(urb);
+                drop(st);
+                drop(device);
+                self.kick();
+                return Ok(());
+            }
+            // INVARIANT: held here, `device` locked, until given back or put in `naked`.
+            (urb, take(&mut st.reset_pending))
+        };
+        if reset {
+            device.bus_reset();
+        }
+        match transfer::execute(&mut device, &mut urb) {
+            Outcome::Complete(status) => self.complete(urb, status),
+            // Tried again after the next transfer that completes (see `process`).
+            Outcome::Nak => self.state.lock().naked.push(urb),
+        }
         Ok(())
     }
 

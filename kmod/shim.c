@@ -95,7 +95,9 @@ static const struct hc_driver vusbkey_hc_driver = {
 	.description = DRIVER_NAME,
 	.product_desc = "vusbkey virtual host controller",
 	.hcd_priv_size = sizeof(void *),
-	.flags = HCD_USB2,
+	/* HCD_BH: URBs are given back in softirq context, never inside urb_enqueue, which
+	 * may run the transfer in its caller (port.rs). */
+	.flags = HCD_USB2 | HCD_BH,
 	.start = vusbkey_rs_start,
 	.stop = vusbkey_rs_stop,
 	.get_frame_number = vusbkey_get_frame_number,
@@ -158,7 +160,12 @@ int vusbkey_urb_check_unlink(struct usb_hcd *hcd, struct urb *urb, int status)
 void vusbkey_urb_unlink(struct usb_hcd *hcd, struct urb *urb) { usb_hcd_unlink_urb_from_ep(hcd, urb); }
 void vusbkey_urb_giveback(struct usb_hcd *hcd, struct urb *urb, int status)
 {
+	/* HCD_BH: usbcore queues the URB for its BH under a lock that BH takes too, expecting
+	 * its caller to be in interrupt context (hcd.c); softirqs stay off meanwhile, and the
+	 * completion runs, on this CPU, when they are back on. */
+	local_bh_disable();
 	usb_hcd_giveback_urb(hcd, urb, status);
+	local_bh_enable();
 }
 
 void vusbkey_urb_get_info(struct urb *urb, struct vusbkey_urb_info *out)
@@ -226,6 +233,7 @@ struct workqueue_struct *vusbkey_alloc_workqueue(void)
 
 unsigned int vusbkey_noio_save(void) { return memalloc_noio_save(); }
 void vusbkey_noio_restore(unsigned int flags) { memalloc_noio_restore(flags); }
+bool vusbkey_gfp_allows_blocking(gfp_t flags) { return gfpflags_allow_blocking(flags); }
 
 /* ---- sysfs: port 1's attributes on the platform device, every port's in ports/N/ ---- */
 

@@ -79,6 +79,7 @@ void vusbkey_hcd_resume_root_hub(struct usb_hcd *hcd);
 int vusbkey_urb_link(struct usb_hcd *hcd, struct urb *urb);
 int vusbkey_urb_check_unlink(struct usb_hcd *hcd, struct urb *urb, int status);
 void vusbkey_urb_unlink(struct usb_hcd *hcd, struct urb *urb);
+/* Process context, interrupts on: softirqs are held off around usb_hcd_giveback_urb. */
 void vusbkey_urb_giveback(struct usb_hcd *hcd, struct urb *urb, int status);
 void vusbkey_urb_get_info(struct urb *urb, struct vusbkey_urb_info *out);
 int vusbkey_urb_unlinked(struct urb *urb);
@@ -111,6 +112,8 @@ struct workqueue_struct *vusbkey_alloc_workqueue(void);
 /* memalloc_noio_save/restore: allocations in between behave as GFP_NOIO. */
 unsigned int vusbkey_noio_save(void);
 void vusbkey_noio_restore(unsigned int flags);
+/* gfpflags_allow_blocking: whoever passed these flags may sleep. */
+bool vusbkey_gfp_allows_blocking(gfp_t flags);
 
 /* ---- implemented in Rust (hc_ops.rs, platform.rs) ---- */
 

@@ -162,7 +162,9 @@ impl Hcd {
     }
 
     /// `usb_hcd_giveback_urb`: hands `urb` back to its submitter; consumes the handle.
-    /// Must be called without HCD locks held: the completion handler may resubmit. If the
+    /// Must be called without HCD locks held, in process context with interrupts enabled
+    /// (the shim holds softirqs off around it, as `HCD_BH` requires; the completion handler
+    /// runs in softirq context when they are back on, and may resubmit). If the
     /// URB was unlinked, usbcore reports `urb->unlinked` instead of `status` (hcd.c
     /// `usb_hcd_giveback_urb`).
     pub(crate) fn giveback(&self, urb: Urb, status: i32) {
