@@ -102,12 +102,18 @@ port_disk() {
 	done
 	return 1
 }
+# cpu_ticks: the busy and the total time of all CPUs so far, in jiffies (/proc/stat).
+cpu_ticks() { awk '/^cpu / { busy = $2 + $3 + $4 + $7 + $8; print busy, busy + $5 + $6 }' /proc/stat; }
 # read_all DISK...: reads every DISK whole $PASSES times (sequential, O_DIRECT, 1 MiB), the
-# disks at once; prints the seconds it took, nothing if a read failed.
+# disks at once; prints the seconds it took, nothing if a read failed. How busy the CPUs
+# were meanwhile (percent of all of them) goes to /tmp/cpu_busy: whether the reads of
+# several ports kept both vCPUs at work.
 PASSES=4
 read_all() {
+	before=$(cpu_ticks)
 	elapsed sh -c "for d in $*; do (i=0; while [ \$i -lt $PASSES ]; do diskread \$d > /dev/null || exit 1; i=\$((i + 1)); done) & done; wait" 2>&1 |
 		sed -n 's/^seconds=\([0-9.]*\) exit=0$/\1/p'
+	echo "$before $(cpu_ticks)" | awk '{ printf "%.0f\n", 100 * ($3 - $1) / ($4 - $2) }' > /tmp/cpu_busy
 }
 
 progress "bench: a module with a port per VM (3 x 64 MiB): port 1 alone, then all 3 at once, $RUNS runs each"
@@ -124,8 +130,10 @@ else
 	while [ $i -lt "$RUNS" ]; do
 		secs=$(read_all "$P1")
 		[ -n "$secs" ] && metric seq_mib_s.one_port "$(awk -v s="$secs" -v m=$((PASSES * MIB)) 'BEGIN { printf "%.2f", m / s }')"
+		metric cpu_busy_pct.one_port "$(cat /tmp/cpu_busy)"
 		secs=$(read_all "$P1" "$P2" "$P3")
 		[ -n "$secs" ] && metric seq_mib_s.three_ports "$(awk -v s="$secs" -v m=$((3 * PASSES * MIB)) 'BEGIN { printf "%.2f", m / s }')"
+		metric cpu_busy_pct.three_ports "$(cat /tmp/cpu_busy)"
 		i=$((i + 1))
 	done
 fi
