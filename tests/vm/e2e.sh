@@ -3,7 +3,9 @@
 # the host's vusbkey-monitor for the events, alarms and enforcement that follow: the
 # identity of each report, a guest flooding its channel (no more than 1 s of delay for the
 # others' reports over the delay without a flood), a guest without agent (deadline alarm),
-# QMP stop of the refused copy. At most two guests run at once (the host VM has two vCPUs).
+# QMP stop of the refused copy. At most two guests run at once: the host VM is given two
+# vCPUs, but its kernel brings up one (no ACPI in the fragments, and SeaBIOS's MP table
+# lists the boot CPU only), and nested guests share it.
 # vusbkey-timeout: 3000
 # vusbkey-flavour: release
 . /vusbkey/host.sh

@@ -122,7 +122,7 @@ node=$(usbfs_node 1)
 hostile --device "$node" run --image $DIR/image1.img --seed "$seed" --seconds 600 --round-ops 20 --trace > /tmp/hostile.log 2>&1 &
 hostile_pid=$!
 # The attacker's own work (generating and checking its ops) is its VM's CPU on a real host,
-# not the host's: here it shares this VM's two vCPUs with the readers, so it runs niced. The
+# not the host's: here it shares this VM's CPU with the readers, so it runs niced. The
 # kernel's work for its traffic (usbfs, port 1's worker) is not.
 renice -n 10 -p $hostile_pid > /dev/null
 # hostile_ops: the ops the hostile run has started so far (`--trace` prints each).
