@@ -47,7 +47,7 @@ struct Prepared {
 
 /// `setup`'s part: the suite's kernel, its build root and the prepared tree.
 pub(crate) fn setup(paths: &Paths) -> anyhow::Result<()> {
-    let _lock = kernel::lock(paths, "distro")?;
+    let _lock = kernel::lock(paths, "kernel", "distro")?;
     prepare(paths).map(drop)
 }
 
@@ -59,7 +59,7 @@ pub(crate) fn build(paths: &Paths, image: &Path, variant: &str) -> anyhow::Resul
         println!("distro: system packages missing, running setup first");
         setup::run(paths)?;
     }
-    let _lock = kernel::lock(paths, "distro")?;
+    let _lock = kernel::lock(paths, "kernel", "distro")?;
     let Prepared {
         kernel,
         root,

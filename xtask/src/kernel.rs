@@ -68,16 +68,69 @@ impl Kernel {
     }
 }
 
+/// How a kernel build shares the machine's CPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Priority {
+    /// As any other step: the caller waits for it.
+    Normal,
+    /// At the lowest CPU priority (`nice -n 19`), on what the steps running meanwhile leave.
+    Background,
+}
+
 /// Builds the kernel of `line` and `flavour` unless the cached build matches every input.
 pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Result<Kernel> {
-    let what = format!("kernel ({line} {flavour})");
+    build_at(paths, line, flavour, Priority::Normal)
+}
+
+/// Builds `kernels` one after another in a thread of their own, at the lowest CPU priority,
+/// while the caller goes on: the VM suites leave a core idle (TCG runs a VM's one vCPU on one
+/// host thread), which these builds then use. A step that needs one of these kernels calls
+/// [`build`] as usual: it waits for the background build of that kernel (its lock), then
+/// finds it up to date; a background build that failed is only reported, and that step
+/// builds it again in the foreground, failing there with the reason.
+pub(crate) fn build_in_background(
+    paths: &Paths,
+    kernels: &[(Line, Flavour)],
+) -> std::thread::JoinHandle<()> {
+    let paths = paths.clone();
+    let kernels = kernels.to_vec();
+    std::thread::spawn(move || {
+        for (line, flavour) in kernels {
+            if let Err(e) = build_at(&paths, line, flavour, Priority::Background) {
+                println!(
+                    "kernel ({line} {flavour}): the background build failed, the step that needs \
+                     it builds it again: {e:#}"
+                );
+            }
+        }
+    })
+}
+
+fn build_at(
+    paths: &Paths,
+    line: Line,
+    flavour: Flavour,
+    priority: Priority,
+) -> anyhow::Result<Kernel> {
+    let what = match priority {
+        Priority::Normal => format!("kernel ({line} {flavour})"),
+        Priority::Background => format!("kernel ({line} {flavour}, in the background)"),
+    };
     if setup::needed(paths) {
         println!("{what}: system packages missing, running setup first");
         setup::run(paths)?;
     }
-    let _lock = lock(paths, &what)?;
     let sh = Shell::new()?;
-    let source = kernel_source::extract(&sh, paths, line)?;
+    // Extracting a tree (and the apt runs behind it) holds every other kernel or tree step
+    // off; the build then holds off only builds of the same kernel, so that two kernels can
+    // build at once from one source tree (`O=` builds leave the tree unwritten). A rebuild
+    // of a kernel whose source package changed while another run builds from the old tree
+    // would fail that other build: the tree is extracted again only for a new version.
+    let source = {
+        let _lock = lock(paths, "kernel", &what)?;
+        kernel_source::extract(&sh, paths, line)?
+    };
+    let _lock = lock(paths, &format!("kernel-{line}-{flavour}"), &what)?;
     let fragments = fragments(paths, line, flavour);
     let key = cache_key(&sh, &source.version, &fragments)?;
     let kernel = Kernel {
@@ -125,23 +178,48 @@ pub(crate) fn build(paths: &Paths, line: Line, flavour: Flavour) -> anyhow::Resu
         .arg(format!("O={}", kernel.build_dir.display()))
         .arg(format!("-j{jobs}"))
         .args(["bzImage", "modules"]);
+    if priority == Priority::Background {
+        make = niced(&make);
+    }
     let log = kernel.build_dir.join("build.log");
     progress::run_logged(&format!("{what} build"), make, &log)?;
     sh.write_file(&stamp, &key)?;
     Ok(kernel)
 }
 
-/// Waits until no other `cargo xtask` run builds a kernel or a tree in the cache, and holds
-/// that off until the returned file is dropped: two runs at once would extract and configure
+/// Waits until no other thread or `cargo xtask` run holds the lock `name` of the cache, and
+/// holds it until the returned file is dropped: `kernel` for extracting trees and preparing
+/// build roots, `kernel-<line>-<flavour>` for that kernel's build. Two at once would work on
 /// the same trees together and corrupt them (the second waits, then finds them up to date).
-pub(crate) fn lock(paths: &Paths, what: &str) -> anyhow::Result<std::fs::File> {
+pub(crate) fn lock(paths: &Paths, name: &str, what: &str) -> anyhow::Result<std::fs::File> {
     std::fs::create_dir_all(&paths.cache)?;
-    let lock = std::fs::File::create(paths.cache.join("kernel.lock"))?;
+    // Each call opens its own file description: `flock` locks exclude each other across
+    // descriptions, threads of one process included.
+    let lock = std::fs::File::create(paths.cache.join(format!("{name}.lock")))?;
     if lock.try_lock().is_err() {
-        println!("{what}: another kernel build is running; waiting for it to finish");
+        println!("{what}: another build holds {name}.lock; waiting for it to finish");
         lock.lock()?;
     }
     Ok(lock)
+}
+
+/// `command` run through `nice -n 19`: its program, arguments, environment and directory.
+fn niced(command: &Command) -> Command {
+    let mut niced = Command::new("nice");
+    niced
+        .args(["-n", "19"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(value) => niced.env(key, value),
+            None => niced.env_remove(key),
+        };
+    }
+    if let Some(dir) = command.get_current_dir() {
+        niced.current_dir(dir);
+    }
+    niced
 }
 
 /// The config fragments of a line and flavour, in merge order: base, flavour, the line's own.

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 /// Directories used by every step.
+#[derive(Clone)]
 pub(crate) struct Paths {
     /// The workspace root (the git checkout).
     pub(crate) root: PathBuf,

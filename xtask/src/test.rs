@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use crate::kernel::Flavour;
+use crate::kernel::{self, Flavour};
 use crate::line::Line;
 use crate::paths::Paths;
 use crate::results::{Check, Summary};
@@ -29,12 +29,26 @@ const CARGO_STEPS: &[(&str, &[&str])] = &[
     ("cargo-test", &["test", "--workspace"]),
 ];
 
+/// The kernels built in the background while the first steps run (see
+/// [`kernel::build_in_background`]): the end to end's (and its nested guests'), then the
+/// smoke run's, in the order the steps need them. The first steps build the 6.12 debug
+/// kernel themselves (the headers check, then the module's suites).
+const BACKGROUND_KERNELS: &[(Line, Flavour)] = &[
+    (Line::V6_12, Flavour::Release),
+    (Line::V7_2, Flavour::Release),
+];
+
 /// Runs everything; an error when any check failed.
 pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     if setup::needed(paths) {
         println!("test: system packages missing, running setup first");
         setup::run(paths)?;
     }
+    println!(
+        "test: the 6.12 release and 7.2 release kernels build in the background (nice 19), \
+         on the CPU time the other steps leave"
+    );
+    let background = kernel::build_in_background(paths, BACKGROUND_KERNELS);
     let mut summary = Summary::default();
     for (name, args) in CARGO_STEPS {
         println!("test: cargo {}", args.join(" "));
@@ -74,6 +88,10 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
     };
     let kmod_7_2 = vm::run_suites(paths, &smoke, &["kmod".to_owned()]);
     add_vm_checks(&mut summary, "kmod-7.2", kmod_7_2);
+    // Done by now: the smoke run waited for the last of them.
+    if background.join().is_err() {
+        println!("test: the background kernel builds' thread panicked");
+    }
     summary.finish()
 }
 
