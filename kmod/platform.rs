@@ -8,8 +8,9 @@
 use crate::device::{Device, Speed};
 use crate::ffi::{self, PlatformDevice, RawHcd};
 use crate::hcd::VHcd;
-use crate::port::Port;
 use crate::image::{Image, ImageDisk, IMAGES};
+use crate::port::Port;
+use crate::transfer::Executor;
 use crate::usb::{errno_result, Hcd};
 use crate::{params, wq};
 use kernel::bindings;
@@ -43,11 +44,17 @@ fn probe(pdev: *mut PlatformDevice) -> Result {
     for (i, image) in IMAGES.iter().enumerate() {
         let number = i + 1;
         // The root hub is a USB 2.0 hub: the devices run at high speed.
-        let device = Device::new(params.identity(number, image)?, ImageDisk(image), Speed::High)
-            .map_err(|e| {
-                pr_err!("port {}: invalid identity: {}\n", number, e.message());
-                EINVAL
-            })?;
+        let device = Device::new(
+            params.identity(number, image)?,
+            ImageDisk(image),
+            Speed::High,
+        )
+        .map_err(|e| {
+            pr_err!("port {}: invalid identity: {}\n", number, e.message());
+            EINVAL
+        })?;
+        // Room for an URB's buffer pieces: at most one per scatterlist entry.
+        let device = Executor::new(device, SG_TABLESIZE as usize)?;
         ports.push(
             Arc::pin_init(Port::new(number, hcd.clone(), device), GFP_KERNEL)?,
             GFP_KERNEL,
@@ -101,7 +108,9 @@ unsafe fn release(hcd: Hcd) {
     // before the controller goes (its URBs are all given back by now).
     wq::flush();
     // SAFETY: per the function's contract, nobody else reads `hcd_priv`.
-    let p = unsafe { ffi::vusbkey_hcd_priv(hcd.as_ptr()) }.cast::<VHcd>().cast_const();
+    let p = unsafe { ffi::vusbkey_hcd_priv(hcd.as_ptr()) }
+        .cast::<VHcd>()
+        .cast_const();
     // SAFETY: as above.
     unsafe { ffi::vusbkey_hcd_set_priv(hcd.as_ptr(), core::ptr::null_mut()) };
     if !p.is_null() {
@@ -179,7 +188,9 @@ unsafe fn with_hcd<R>(
     }
     // SAFETY: `raw` is the HCD of our bound device (function's contract), with its private
     // pointer set by probe before the device was bound.
-    let p = unsafe { ffi::vusbkey_hcd_priv(raw) }.cast::<VHcd>().cast_const();
+    let p = unsafe { ffi::vusbkey_hcd_priv(raw) }
+        .cast::<VHcd>()
+        .cast_const();
     if p.is_null() {
         return Err(ENODEV);
     }
@@ -213,7 +224,11 @@ extern "C" fn vusbkey_rs_connected_show(dev: *mut ffi::Device, port: u32) -> c_i
 }
 
 #[no_mangle]
-extern "C" fn vusbkey_rs_connected_store(dev: *mut ffi::Device, port: u32, connected: bool) -> c_int {
+extern "C" fn vusbkey_rs_connected_store(
+    dev: *mut ffi::Device,
+    port: u32,
+    connected: bool,
+) -> c_int {
     // SAFETY: sysfs passes our device to a `connected` callback.
     match unsafe { with_dev(dev, |v| v.set_connected(port as usize, connected)) } {
         Ok(Ok(())) => 0,

@@ -24,12 +24,11 @@
 //! controller keeps retrying a NAKed transaction (USB 2.0 §8.5.1); the worker tries it
 //! again after every transfer that completes, and gives it back when it is unlinked.
 
-use crate::device::Device;
 use crate::image::ImageDisk;
 use crate::irqlock::IrqSpinLock;
 use crate::root_port::RootPort;
 use crate::roothub::PortRequest;
-use crate::transfer::{self, Outcome};
+use crate::transfer::{self, Executor, Outcome};
 use crate::usb::{errno, EndpointId, Hcd, SubmittedUrb, Urb, UrbQueue, UrbRef};
 use crate::wq;
 use core::mem::take;
@@ -38,8 +37,8 @@ use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{Work, WorkItem};
 use kernel::{c_str, new_mutex, new_work, static_lock_class};
 
-/// The device model, serving a compiled-in image.
-pub(crate) type KeyDevice = Device<'static, ImageDisk>;
+/// The device model, serving a compiled-in image, and the room its transfers need.
+pub(crate) type KeyDevice = Executor<'static, ImageDisk>;
 
 /// Transfers a worker runs before it lets the other ports' workers go first.
 const BUDGET: usize = 16;
@@ -218,7 +217,7 @@ impl Port {
             self.kick();
             return Ok(());
         }
-        // Allocations below (URB buffer lists) must not recurse into block I/O.
+        // Allocations below (a bounce buffer, rarely) must not recurse into block I/O.
         let _noio = wq::NoIo::enter();
         // Waits for the transfer the worker may be running.
         let mut device = self.device.lock();
@@ -240,7 +239,7 @@ impl Port {
         if reset {
             device.bus_reset();
         }
-        match transfer::execute(&mut device, &mut urb) {
+        match device.execute(&mut urb) {
             Outcome::Complete(status) => self.complete(urb, status),
             // Tried again after the next transfer that completes (see `process`).
             Outcome::Nak => self.state.lock().naked.push(urb),
@@ -274,7 +273,7 @@ impl Port {
     /// The worker: runs queued URBs one by one until the queue is empty and the device NAKs
     /// the oldest waiting bulk-IN URB (or none waits), or until [`BUDGET`] transfers ran.
     fn process(&self) -> Run {
-        // Allocations below (URB buffer lists) must not recurse into block I/O.
+        // Allocations below (a bounce buffer, rarely) must not recurse into block I/O.
         let _noio = wq::NoIo::enter();
         let mut device = self.device.lock();
         // Whether a transfer completed since the oldest NAKed URB was last tried: only a
@@ -337,7 +336,7 @@ impl Port {
                 // Unplugged or port disabled since it was queued: nothing answers.
                 ENODEV.to_errno()
             } else {
-                match transfer::execute(&mut device, &mut urb) {
+                match device.execute(&mut urb) {
                     Outcome::Complete(status) => status,
                     Outcome::Nak => {
                         let mut st = self.state.lock();

@@ -152,7 +152,9 @@ impl Hcd {
     /// `urb->unlinked`; the caller then gives the URB back when it gets to it.
     pub(crate) fn check_unlink(&self, urb: UrbRef<'_>, status: i32) -> Result {
         // SAFETY: the HCD is valid (type invariant); `UrbRef` guarantees the URB pointer is.
-        errno_result(unsafe { ffi::vusbkey_urb_check_unlink(self.as_ptr(), urb.0.as_ptr(), status) })
+        errno_result(unsafe {
+            ffi::vusbkey_urb_check_unlink(self.as_ptr(), urb.0.as_ptr(), status)
+        })
     }
 
     /// `usb_hcd_unlink_urb_from_ep`: takes `urb` off its endpoint before giveback.
@@ -330,7 +332,6 @@ impl Drop for Urb {
 }
 
 impl Urb {
-
     fn raw_info(&self) -> ffi::UrbInfo {
         let mut info = ffi::UrbInfo {
             pipe: 0,
@@ -394,7 +395,8 @@ impl Urb {
     }
 
     /// The URB's data buffer as slices, in transfer order, `transfer_buffer_length` bytes in
-    /// all: one slice for `transfer_buffer`, or one per scatterlist entry.
+    /// all: one slice for `transfer_buffer`, or one per scatterlist entry; the list is made
+    /// in `segments`, allocating nothing.
     ///
     /// `Ok(None)` if the scatterlist entries overlap (possible with, e.g., `readv` on
     /// `O_DIRECT` with a buffer given twice): mutable slices must not alias, so the caller
@@ -404,103 +406,159 @@ impl Urb {
     /// be uninitialised (a fresh `kmalloc`, page-cache pages about to be read into), which
     /// `&mut [u8]` must not cover: it is [`frozen`](freeze) first, at no cost, rather than
     /// zeroed, which would write every byte of every read a second time.
-    pub(crate) fn buffers(&mut self) -> Result<Option<KVec<&mut [u8]>>> {
+    pub(crate) fn buffers<'a>(
+        &'a mut self,
+        segments: &'a mut Segments,
+    ) -> Result<Option<&'a mut [&'a mut [u8]]>> {
         let is_in = self.raw_info().transfer_flags & URB_DIR_IN != 0;
-        let spans = self.spans()?;
-        let mut sorted = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
-        sorted.extend_from_slice(&spans, GFP_KERNEL)?;
-        sorted.sort_unstable_by_key(|&(start, _)| start as usize);
+        let spans = self.spans(&mut segments.spans)?;
+        let sorted = init_prefix(
+            &mut segments.sorted,
+            spans.iter().map(|&s| (s.cast::<u8>() as usize, s.len())),
+        )?;
+        sorted.sort_unstable_by_key(|&(start, _)| start);
         if sorted
             .windows(2)
-            .any(|w| (w[0].0 as usize).saturating_add(w[0].1) > w[1].0 as usize)
+            .any(|w| w[0].0.saturating_add(w[0].1) > w[1].0)
         {
             return Ok(None);
         }
-        let mut out = KVec::with_capacity(spans.len(), GFP_KERNEL)?;
-        for &(start, len) in spans.iter() {
-            // The URB's buffer is the HCD's alone from enqueue to giveback (URB.rst), in the
-            // direct map (no highmem: the `compile_error!` above); the spans do not overlap.
-            let start = start.cast::<MaybeUninit<u8>>();
-            // SAFETY: as said; the slices borrow `self` mutably, so they end before giveback.
-            // `MaybeUninit<u8>` has the layout of `u8` and needs no initialisation.
-            let buf = unsafe { core::slice::from_raw_parts_mut(start, len) };
-            let buf = if is_in {
-                freeze(buf)
-            } else {
-                // SAFETY: an OUT URB's buffer holds the data to send: initialised.
-                unsafe { &mut *(ptr::from_mut(buf) as *mut [u8]) }
-            };
-            out.push(buf, GFP_KERNEL)?;
+        if is_in {
+            for &span in spans.iter() {
+                freeze(span);
+            }
         }
-        Ok(Some(out))
+        let spans: *mut [*mut [u8]] = spans;
+        // SAFETY: `*mut [u8]` and `&mut [u8]` have one layout. Each entry is a piece of the
+        // URB's buffer, which is the HCD's alone from enqueue to giveback (URB.rst), in the
+        // direct map (no highmem: the `compile_error!` above); the pieces do not overlap
+        // (checked above); an OUT URB's are initialised (its data) and an IN URB's were
+        // frozen. The slices borrow `self` mutably, so they end before giveback.
+        Ok(Some(unsafe { &mut *(spans as *mut [&'a mut [u8]]) }))
     }
 
     /// Copies `src` into the URB's buffer in transfer order (the bounce-buffer path of
     /// [`Urb::buffers`]); returns the number of bytes copied.
-    pub(crate) fn scatter(&mut self, src: &[u8]) -> Result<usize> {
+    pub(crate) fn scatter(&mut self, segments: &mut Segments, src: &[u8]) -> Result<usize> {
         let mut done = 0;
-        for (start, len) in self.spans()? {
-            let n = len.min(src.len() - done);
-            // SAFETY: as in `buffers`, `start..start+len` is URB memory we may write; `src`
-            // is a separate kernel buffer; entries are written one at a time, in order.
-            unsafe { ptr::copy_nonoverlapping(src[done..].as_ptr(), start, n) };
+        for &span in self.spans(&mut segments.spans)?.iter() {
+            let n = span.len().min(src.len() - done);
+            // SAFETY: as in `buffers`, the span is URB memory we may write; `src` is a
+            // separate kernel buffer; entries are written one at a time, in order.
+            unsafe { ptr::copy_nonoverlapping(src[done..].as_ptr(), span.cast::<u8>(), n) };
             done += n;
         }
         Ok(done)
     }
 
     /// Copies the URB's buffer, in transfer order, into one new vector (OUT transfers).
-    pub(crate) fn gather(&mut self) -> Result<KVec<u8>> {
-        let spans = self.spans()?;
-        let total = spans.iter().map(|s| s.1).sum();
+    pub(crate) fn gather(&mut self, segments: &mut Segments) -> Result<KVec<u8>> {
+        let spans = self.spans(&mut segments.spans)?;
+        let total = spans.iter().map(|s| s.len()).sum();
         let mut out = KVec::with_capacity(total, GFP_KERNEL)?;
-        for &(start, len) in spans.iter() {
-            // SAFETY: as in `buffers`; shared reads only, so overlapping entries are fine.
-            out.extend_from_slice(unsafe { core::slice::from_raw_parts(start, len) }, GFP_KERNEL)?;
+        for &span in spans.iter() {
+            // SAFETY: as in `buffers`, and an OUT URB's buffer is initialised; shared reads
+            // only, so overlapping entries are fine.
+            let data = unsafe { core::slice::from_raw_parts(span.cast::<u8>(), span.len()) };
+            out.extend_from_slice(data, GFP_KERNEL)?;
         }
         Ok(out)
     }
 
-    /// Start and length of each piece of the buffer, `transfer_buffer_length` bytes in all.
-    fn spans(&self) -> Result<KVec<(*mut u8, usize)>> {
+    /// Each piece of the buffer, `transfer_buffer_length` bytes in all, written into `room`:
+    /// the part of it they fill.
+    fn spans<'r>(&self, room: &'r mut KVec<*mut [u8]>) -> Result<&'r mut [*mut [u8]]> {
         let info = self.raw_info();
-        let mut left = info.length as usize;
         if info.num_sgs == 0 {
-            let mut out = KVec::with_capacity(1, GFP_KERNEL)?;
-            if left > 0 {
-                if info.buffer.is_null() {
-                    return Err(EINVAL);
-                }
-                out.push((info.buffer.cast::<u8>(), left), GFP_KERNEL)?;
+            if info.length == 0 {
+                return init_prefix(room, core::iter::empty());
             }
-            return Ok(out);
+            if info.buffer.is_null() {
+                return Err(EINVAL);
+            }
+            let whole =
+                ptr::slice_from_raw_parts_mut(info.buffer.cast::<u8>(), info.length as usize);
+            return init_prefix(room, core::iter::once(whole));
         }
-        let mut out = KVec::with_capacity(info.num_sgs as usize, GFP_KERNEL)?;
+        let mut left = info.length as usize;
         let mut sg = info.sg;
-        for _ in 0..info.num_sgs {
-            if left == 0 || sg.is_null() {
-                break;
+        let mut entries = 0;
+        let pieces = core::iter::from_fn(|| {
+            while left > 0 && !sg.is_null() && entries < info.num_sgs {
+                // SAFETY: `sg` is one of the first `num_sgs` entries of the URB's
+                // scatterlist, valid while the URB is submitted.
+                let (virt, len) = unsafe { (ffi::vusbkey_sg_virt(sg), ffi::vusbkey_sg_len(sg)) };
+                let len = (len as usize).min(left);
+                left -= len;
+                entries += 1;
+                // SAFETY: as above; `sg_next` follows chained scatterlists.
+                sg = unsafe { ffi::vusbkey_sg_next(sg) };
+                if len > 0 {
+                    return Some(ptr::slice_from_raw_parts_mut(virt.cast::<u8>(), len));
+                }
             }
-            // SAFETY: `sg` is one of the first `num_sgs` entries of the URB's scatterlist,
-            // valid while the URB is submitted.
-            let (virt, len) = unsafe { (ffi::vusbkey_sg_virt(sg), ffi::vusbkey_sg_len(sg)) };
-            let len = (len as usize).min(left);
-            if len > 0 {
-                out.push((virt.cast::<u8>(), len), GFP_KERNEL)?;
-            }
-            left -= len;
-            // SAFETY: as above; `sg_next` follows chained scatterlists.
-            sg = unsafe { ffi::vusbkey_sg_next(sg) };
-        }
-        if left != 0 {
+            None
+        });
+        let spans = init_prefix(room, pieces)?;
+        let total: usize = spans.iter().map(|s| s.len()).sum();
+        if total != info.length as usize {
             // The scatterlist is shorter than transfer_buffer_length.
             return Err(EINVAL);
         }
-        Ok(out)
+        Ok(spans)
     }
 }
 
-/// Makes a possibly uninitialised buffer a byte slice, without touching it.
+/// Room for the list of pieces of one URB's buffer, and for the same sorted: an entry per
+/// scatterlist entry the HCD allows (`sg_tablesize`), allocated with the port, so that
+/// running an URB allocates no list ([`Urb::buffers`]).
+///
+/// # Invariants
+///
+/// Both vectors stay empty (length 0): their spare capacity is the room, written afresh by
+/// each use, so no entry outlives the URB borrow it was made under.
+pub(crate) struct Segments {
+    spans: KVec<*mut [u8]>,
+    sorted: KVec<(usize, usize)>,
+}
+
+// SAFETY: the pointers in the room are only used while the URB they point into is borrowed
+// by the same call, on one thread (type invariant); between uses the room holds nothing
+// anyone reads.
+unsafe impl Send for Segments {}
+
+impl Segments {
+    /// Room for URBs of up to `max` buffer pieces.
+    pub(crate) fn new(max: usize) -> Result<Self> {
+        // INVARIANT: made empty.
+        Ok(Self {
+            spans: KVec::with_capacity(max, GFP_KERNEL)?,
+            sorted: KVec::with_capacity(max, GFP_KERNEL)?,
+        })
+    }
+}
+
+/// Writes `items` into the spare capacity of the empty `room` and returns them as a slice;
+/// `EINVAL` if there are more than it has room for (usbcore sends no URB with more
+/// scatterlist entries than `sg_tablesize`). `room` stays empty.
+fn init_prefix<'r, T: Copy>(
+    room: &'r mut KVec<T>,
+    items: impl Iterator<Item = T>,
+) -> Result<&'r mut [T]> {
+    let slots = room.spare_capacity_mut();
+    let mut n = 0;
+    for item in items {
+        slots.get_mut(n).ok_or(EINVAL)?.write(item);
+        n += 1;
+    }
+    let init: *mut [MaybeUninit<T>] = &mut slots[..n];
+    // SAFETY: the first `n` slots were written just above; `MaybeUninit<T>` has the layout of
+    // `T`; the slice keeps the borrow of `room`.
+    Ok(unsafe { &mut *(init as *mut [T]) })
+}
+
+/// Makes a possibly uninitialised piece of an URB's buffer initialised bytes, without
+/// touching it.
 ///
 /// For the Rust abstract machine the empty `asm!` block, which receives the buffer's
 /// address and may access memory, overwrites the buffer with arbitrary initialised bytes:
@@ -509,14 +567,11 @@ impl Urb {
 /// may therefore rely on nothing about the previous contents, only on the buffer being
 /// initialised; an IN URB's buffer is only ever written by the device model, and read by
 /// its submitter up to `actual_length`, which the device model wrote.
-fn freeze(buf: &mut [MaybeUninit<u8>]) -> &mut [u8] {
-    let p = buf.as_mut_ptr();
+fn freeze(buf: *mut [u8]) {
+    let p = buf.cast::<u8>();
     // SAFETY: the block executes no instruction; it only makes the compiler assume that the
-    // memory behind `p`, which it may write through the `&mut`, was written.
+    // memory behind `p`, which the caller may write, was written.
     unsafe { core::arch::asm!("/* {0} */", in(reg) p, options(nostack, preserves_flags)) };
-    // SAFETY: the bytes are initialised (above); `MaybeUninit<u8>` has the layout of `u8`;
-    // the slice keeps the `&mut` borrow of `buf`.
-    unsafe { &mut *(ptr::from_mut(buf) as *mut [u8]) }
 }
 
 /// FIFO of owned URBs, linked through `urb->hcpriv` (the HCD's field): no allocation, so
