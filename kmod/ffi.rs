@@ -6,9 +6,9 @@
 //! `shim.h` so the two can be compared at a glance. The `vusbkey_rs_*` functions that C calls
 //! are defined in `hc_ops.rs` and `platform.rs`.
 
-use kernel::ffi::{c_char, c_int, c_ulong, c_void};
 use core::marker::{PhantomData, PhantomPinned};
 use kernel::bindings::{spinlock_t, workqueue_struct};
+use kernel::ffi::{c_char, c_int, c_ulong, c_void};
 
 macro_rules! opaque {
     ($($(#[$m:meta])* $name:ident;)*) => {$(
@@ -45,6 +45,7 @@ pub(crate) struct Params {
     pub(crate) nr_serials: u32,
     pub(crate) manufacturer: *const c_char,
     pub(crate) product: *const c_char,
+    pub(crate) speed: *const c_char,
 }
 
 /// `struct vusbkey_urb_info`: the fields of an URB the transfer code reads.
@@ -67,7 +68,16 @@ extern "C" {
     pub(crate) fn vusbkey_platform_unregister();
     pub(crate) fn vusbkey_platform_hcd() -> *mut RawHcd;
 
-    pub(crate) fn vusbkey_hcd_create(pdev: *mut PlatformDevice, sg_tablesize: u32) -> *mut RawHcd;
+    pub(crate) fn vusbkey_hcd_create(
+        pdev: *mut PlatformDevice,
+        sg_tablesize: u32,
+        super_speed: bool,
+    ) -> *mut RawHcd;
+    pub(crate) fn vusbkey_hcd_create_shared(
+        pdev: *mut PlatformDevice,
+        primary: *mut RawHcd,
+        sg_tablesize: u32,
+    ) -> *mut RawHcd;
     pub(crate) fn vusbkey_hcd_add(hcd: *mut RawHcd) -> c_int;
     pub(crate) fn vusbkey_hcd_remove(hcd: *mut RawHcd);
     pub(crate) fn vusbkey_hcd_get(hcd: *mut RawHcd);
@@ -82,8 +92,11 @@ extern "C" {
     pub(crate) fn vusbkey_hcd_resume_root_hub(hcd: *mut RawHcd);
 
     pub(crate) fn vusbkey_urb_link(hcd: *mut RawHcd, urb: *mut RawUrb) -> c_int;
-    pub(crate) fn vusbkey_urb_check_unlink(hcd: *mut RawHcd, urb: *mut RawUrb, status: c_int)
-        -> c_int;
+    pub(crate) fn vusbkey_urb_check_unlink(
+        hcd: *mut RawHcd,
+        urb: *mut RawUrb,
+        status: c_int,
+    ) -> c_int;
     pub(crate) fn vusbkey_urb_unlink(hcd: *mut RawHcd, urb: *mut RawUrb);
     pub(crate) fn vusbkey_urb_giveback(hcd: *mut RawHcd, urb: *mut RawUrb, status: c_int);
     pub(crate) fn vusbkey_urb_get_info(urb: *mut RawUrb, out: *mut UrbInfo);

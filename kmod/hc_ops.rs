@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `hc_driver` callbacks (the table is in shim.c): thin shims that recover the
-//! [`VHcd`] behind the `struct usb_hcd`, wrap the raw arguments and call its safe methods.
+//! The `hc_driver` callbacks (the table is in shim.c): thin shims that find the root hub of
+//! the `struct usb_hcd` (in the [`VHcd`] its private pointer holds), wrap the raw arguments
+//! and call the hub's safe methods.
 
 use crate::ffi::{self, HostEndpoint, RawHcd, RawUrb};
-use crate::hcd::VHcd;
+use crate::hcd::{RootHub, VHcd};
 use crate::port::Submitter;
 use crate::roothub::MAX_STATUS_BYTES;
-use crate::usb::{errno, EndpointId, SubmittedUrb, UrbRef};
+use crate::usb::{errno, EndpointId, HcdId, SubmittedUrb, UrbRef};
 use kernel::ffi::{c_char, c_int};
 use kernel::prelude::*;
 use kernel::sync::ArcBorrow;
@@ -20,26 +21,28 @@ fn to_c(r: Result) -> c_int {
     }
 }
 
-/// Calls `f` with the controller of `hcd`, or returns `none` if it has none.
+/// Calls `f` with the root hub of `hcd`, or returns `none` if it has none.
 ///
 /// # Safety
 ///
 /// `hcd` is the HCD an `hc_driver` callback of ours received, for the duration of that
 /// callback.
-unsafe fn with<R>(
-    hcd: *mut RawHcd,
-    none: R,
-    f: impl for<'a> FnOnce(ArcBorrow<'a, VHcd>) -> R,
-) -> R {
+unsafe fn with<R>(hcd: *mut RawHcd, none: R, f: impl FnOnce(&RootHub) -> R) -> R {
     // SAFETY: usbcore calls back with our HCD, valid for the duration of the call.
-    let p = unsafe { ffi::vusbkey_hcd_priv(hcd) }.cast::<VHcd>().cast_const();
+    let p = unsafe { ffi::vusbkey_hcd_priv(hcd) }
+        .cast::<VHcd>()
+        .cast_const();
     if p.is_null() {
         return none;
     }
-    // SAFETY: `hcd_priv` holds an `Arc::into_raw` from probe (set before `usb_add_hcd`) until
-    // remove, which takes it back only after `usb_remove_hcd`, when usbcore no longer calls
-    // back; so the reference count stays above zero during this call.
-    f(unsafe { ArcBorrow::from_raw(p) })
+    // SAFETY: each HCD's `hcd_priv` holds an `Arc::into_raw` from probe (set before
+    // `usb_add_hcd`) until remove, which takes it back only after `usb_remove_hcd`, when
+    // usbcore no longer calls back; so the reference count stays above zero during this call.
+    let vhcd = unsafe { ArcBorrow::<VHcd>::from_raw(p) };
+    match vhcd.hub(HcdId::new(hcd)) {
+        Some(hub) => f(hub),
+        None => none,
+    }
 }
 
 #[no_mangle]
@@ -84,7 +87,11 @@ extern "C" fn vusbkey_rs_urb_dequeue(hcd: *mut RawHcd, urb: *mut RawUrb, status:
         return EINVAL.to_errno();
     };
     // SAFETY: `hcd` is the HCD usbcore passed to this callback.
-    unsafe { with(hcd, errno::eidrm().to_errno(), |v| to_c(v.dequeue(urb, status))) }
+    unsafe {
+        with(hcd, errno::eidrm().to_errno(), |v| {
+            to_c(v.dequeue(urb, status))
+        })
+    }
 }
 
 #[no_mangle]
@@ -121,7 +128,7 @@ extern "C" fn vusbkey_rs_hub_control(
         // bytes, ours for the duration of the call.
         unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), usize::from(length)) }
     };
-    let reply = |v: ArcBorrow<'_, VHcd>| match v.hub_control(type_req, value, index, buf) {
+    let reply = |v: &RootHub| match v.hub_control(type_req, value, index, buf) {
         // At most wLength (u16) bytes.
         Ok(len) => len as c_int,
         Err(e) => e.to_errno(),

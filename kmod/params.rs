@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Module parameters (`vendor_id`, `product_id`, `serial` (one per port), `manufacturer`,
-//! `product`, declared in shim.c), checked and turned into each port's device's USB
-//! identity.
+//! `product`, `speed`, declared in shim.c), checked and turned into each port's device's USB
+//! identity and the speed the devices run at.
 
 use crate::device::{
-    Identity, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, INQUIRY_PRODUCT, INQUIRY_REVISION,
+    Identity, Speed, DEFAULT_MANUFACTURER, DEFAULT_PRODUCT, INQUIRY_PRODUCT, INQUIRY_REVISION,
     INQUIRY_VENDOR,
 };
 use crate::ffi;
 use crate::image::{Image, IMAGES};
-use kernel::ffi::c_char;
 use core::ptr;
+use kernel::ffi::c_char;
 use kernel::prelude::*;
 
 /// Reads a string parameter; `None` if it was not given.
@@ -47,6 +47,7 @@ impl Params {
             nr_serials: 0,
             manufacturer: ptr::null(),
             product: ptr::null(),
+            speed: ptr::null(),
         };
         // SAFETY: `raw` is a valid, writable `struct vusbkey_params`.
         unsafe { ffi::vusbkey_get_params(&mut raw) };
@@ -81,17 +82,35 @@ impl Params {
             inquiry_revision: INQUIRY_REVISION,
         };
         if let Err(e) = identity.validate() {
-            pr_err!("invalid module parameters for port {}: {}\n", port, e.message());
+            pr_err!(
+                "invalid module parameters for port {}: {}\n",
+                port,
+                e.message()
+            );
             return Err(EINVAL);
         }
         Ok(identity)
     }
 
-    /// Checks every port's identity (module init: bad parameters fail the load at once).
+    /// The speed the devices run at (`speed=`, default super); logs why and fails with
+    /// `EINVAL` for anything but `super` and `high`.
+    pub(crate) fn speed(&self) -> Result<Speed> {
+        match string("speed", self.raw.speed)? {
+            None | Some("super") => Ok(Speed::Super),
+            Some("high") => Ok(Speed::High),
+            Some(other) => {
+                pr_err!("speed={} is neither high nor super\n", other);
+                Err(EINVAL)
+            }
+        }
+    }
+
+    /// Checks every port's identity and the speed (module init: bad parameters fail the
+    /// load at once).
     pub(crate) fn check(&self) -> Result {
         for (i, image) in IMAGES.iter().enumerate() {
             self.identity(i + 1, image)?;
         }
-        Ok(())
+        self.speed().map(drop)
     }
 }

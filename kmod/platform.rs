@@ -7,9 +7,10 @@
 
 use crate::device::{Device, Speed};
 use crate::ffi::{self, PlatformDevice, RawHcd};
-use crate::hcd::VHcd;
+use crate::hcd::{RootHub, VHcd};
 use crate::image::{Image, ImageDisk, IMAGES};
 use crate::port::Port;
+use crate::roothub::Protocol;
 use crate::transfer::Executor;
 use crate::usb::{errno_result, Hcd};
 use crate::{params, wq};
@@ -35,90 +36,152 @@ extern "C" fn vusbkey_rs_probe(pdev: *mut PlatformDevice) -> c_int {
 
 fn probe(pdev: *mut PlatformDevice) -> Result {
     let params = params::Params::read()?;
+    let speed = params.speed()?;
+    let super_speed = speed == Speed::Super;
     // SAFETY: the driver core passes a live platform device, being probed by this driver.
     // On failure below, dropping `hcd` frees the HCD; the driver core clears the drvdata of a
     // device whose probe failed (dd.c `really_probe`, `device_unbind_cleanup`).
-    let hcd = unsafe { Hcd::create(pdev, SG_TABLESIZE) }.ok_or(ENOMEM)?;
+    let hcd = unsafe { Hcd::create(pdev, SG_TABLESIZE, super_speed) }.ok_or(ENOMEM)?;
+    let shared = if super_speed {
+        // SAFETY: `pdev` is being probed, and `hcd` was created for it as a pair's primary.
+        Some(unsafe { hcd.create_shared(pdev, SG_TABLESIZE) }.ok_or(ENOMEM)?)
+    } else {
+        None
+    };
+    // The devices are on the SuperSpeed root hub if there is one (a USB 3 device connects
+    // on one bus only), else on the USB 2.0 one.
+    let (device_hcd, protocol) = match &shared {
+        Some(shared) => (shared, Protocol::Usb3),
+        None => (&hcd, Protocol::Usb2),
+    };
     // One port per image, port 1 first.
     let mut ports = KVec::with_capacity(IMAGES.len(), GFP_KERNEL)?;
     for (i, image) in IMAGES.iter().enumerate() {
         let number = i + 1;
-        // The root hub is a USB 2.0 hub: the devices run at high speed.
-        let device = Device::new(
-            params.identity(number, image)?,
-            ImageDisk(image),
-            Speed::High,
-        )
-        .map_err(|e| {
-            pr_err!("port {}: invalid identity: {}\n", number, e.message());
-            EINVAL
-        })?;
+        let device = Device::new(params.identity(number, image)?, ImageDisk(image), speed)
+            .map_err(|e| {
+                pr_err!("port {}: invalid identity: {}\n", number, e.message());
+                EINVAL
+            })?;
         // Room for an URB's buffer pieces: at most one per scatterlist entry.
         let device = Executor::new(device, SG_TABLESIZE as usize)?;
-        ports.push(
-            Arc::pin_init(Port::new(number, hcd.clone(), device), GFP_KERNEL)?,
-            GFP_KERNEL,
-        )?;
+        let port = Port::new(number, device_hcd.clone(), protocol, device);
+        ports.push(Arc::pin_init(port, GFP_KERNEL)?, GFP_KERNEL)?;
     }
-    let vhcd = Arc::new(VHcd::new(hcd.clone(), ports)?, GFP_KERNEL)?;
-    let vhcd_ptr = Arc::into_raw(vhcd);
-    // SAFETY: `hcd` is not yet added: nothing reads `hcd_priv` concurrently. The stored
-    // `Arc` is taken back in `release`.
-    unsafe { ffi::vusbkey_hcd_set_priv(hcd.as_ptr(), vhcd_ptr.cast_mut().cast()) };
+    let vhcd = match &shared {
+        None => VHcd::new(
+            RootHub::with_devices(hcd.clone(), Protocol::Usb2, ports)?,
+            None,
+        ),
+        Some(shared) => VHcd::new(
+            RootHub::empty(hcd.clone(), Protocol::Usb2, IMAGES.len())?,
+            Some(RootHub::with_devices(
+                shared.clone(),
+                Protocol::Usb3,
+                ports,
+            )?),
+        ),
+    };
+    let vhcd = Arc::new(vhcd, GFP_KERNEL)?;
+    for each in Iterator::chain(core::iter::once(&hcd), shared.as_ref()) {
+        // SAFETY: the HCDs are not yet added: nothing reads `hcd_priv` concurrently. Each
+        // stored `Arc` is taken back in `release`.
+        unsafe {
+            ffi::vusbkey_hcd_set_priv(each.as_ptr(), Arc::into_raw(vhcd.clone()).cast_mut().cast())
+        };
+    }
+    drop(vhcd);
+    // The primary first, then the shared HCD (hcd.c: the shared one's root hub registers
+    // once its primary's has).
     // SAFETY: `hcd` is a created HCD with its private pointer set; adding it registers the
     // root hub, which calls back into `hc_ops.rs`.
     if let Err(e) = errno_result(unsafe { ffi::vusbkey_hcd_add(hcd.as_ptr()) }) {
         // SAFETY: the add failed, so usbcore no longer calls back.
-        unsafe { release(hcd) };
+        unsafe { release(hcd, shared) };
         return Err(e);
+    }
+    if let Some(shared) = &shared {
+        // SAFETY: as for the primary, which is added.
+        if let Err(e) = errno_result(unsafe { ffi::vusbkey_hcd_add(shared.as_ptr()) }) {
+            // SAFETY: the primary was added by this probe, which fails: remove it.
+            unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
+            // SAFETY: neither HCD is added any more: usbcore no longer calls back.
+            unsafe { release(hcd, Some(shared.clone())) };
+            return Err(e);
+        }
     }
     // At most MAX_PORTS, a u32. The attributes find the HCD through the drvdata, set above.
     // SAFETY: `pdev` is being probed; `vusbkey_rs_remove` removes the directories before
     // the HCD.
     let sysfs = errno_result(unsafe { ffi::vusbkey_ports_sysfs_add(pdev, IMAGES.len() as u32) });
     if let Err(e) = sysfs {
-        // SAFETY: the HCD was added by this probe, which fails: remove it, then release.
-        unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
+        // SAFETY: the HCDs were added by this probe, which fails: remove them, shared first.
+        unsafe { remove(&hcd, shared.as_ref()) };
         // SAFETY: `usb_remove_hcd` returned: usbcore no longer calls back.
-        unsafe { release(hcd) };
+        unsafe { release(hcd, shared) };
         return Err(e);
     }
-    // The drvdata keeps this reference, until `vusbkey_rs_remove` takes it back.
+    // The drvdata keeps this reference, until `vusbkey_rs_remove` takes it back; the
+    // controller keeps the shared HCD's.
     let _ = hcd.into_raw();
     // The devices start plugged in: they show up once the hub driver powers the ports.
     for (i, image) in IMAGES.iter().enumerate() {
         pr_info!(
-            "port {}: disk {} bytes, sha256 {}\n",
+            "port {}: disk {} bytes, sha256 {}, {}\n",
             i + 1,
             image.size(),
-            image.sha256()
+            image.sha256(),
+            if super_speed {
+                "SuperSpeed"
+            } else {
+                "high speed"
+            }
         );
     }
     Ok(())
 }
 
-/// Drops the [`VHcd`] and the probe's reference to the HCD.
+/// `usb_remove_hcd` of the shared HCD, if any, then of the primary `hcd`.
 ///
 /// # Safety
 ///
-/// `hcd` has its private pointer set by `probe`, and usbcore no longer calls back (the add
-/// failed, or `usb_remove_hcd` returned).
-unsafe fn release(hcd: Hcd) {
-    // Our workqueue may still hold the worker, with an `Arc` of its own: let it finish
+/// Both were added by `probe`, and are removed once.
+unsafe fn remove(hcd: &Hcd, shared: Option<&Hcd>) {
+    if let Some(shared) = shared {
+        // SAFETY: per the function's contract.
+        unsafe { ffi::vusbkey_hcd_remove(shared.as_ptr()) };
+    }
+    // SAFETY: per the function's contract.
+    unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
+}
+
+/// Drops the [`VHcd`] (the reference each HCD's private pointer holds) and the probe's
+/// references to the HCDs, the shared one's first.
+///
+/// # Safety
+///
+/// `hcd` and `shared` have their private pointers set by `probe`, and usbcore no longer
+/// calls back (the add failed, or `usb_remove_hcd` returned).
+unsafe fn release(hcd: Hcd, shared: Option<Hcd>) {
+    // Our workqueue may still hold a worker, with an `Arc` of its own: let it finish
     // before the controller goes (its URBs are all given back by now).
     wq::flush();
-    // SAFETY: per the function's contract, nobody else reads `hcd_priv`.
-    let p = unsafe { ffi::vusbkey_hcd_priv(hcd.as_ptr()) }
-        .cast::<VHcd>()
-        .cast_const();
-    // SAFETY: as above.
-    unsafe { ffi::vusbkey_hcd_set_priv(hcd.as_ptr(), core::ptr::null_mut()) };
-    if !p.is_null() {
-        // SAFETY: `p` came from `Arc::into_raw` in `probe` and is taken back once (cleared).
-        drop(unsafe { Arc::from_raw(p) });
+    for each in Iterator::chain(shared.iter(), core::iter::once(&hcd)) {
+        // SAFETY: per the function's contract, nobody else reads `hcd_priv`.
+        let p = unsafe { ffi::vusbkey_hcd_priv(each.as_ptr()) }
+            .cast::<VHcd>()
+            .cast_const();
+        // SAFETY: as above.
+        unsafe { ffi::vusbkey_hcd_set_priv(each.as_ptr(), core::ptr::null_mut()) };
+        if !p.is_null() {
+            // SAFETY: `p` came from `Arc::into_raw` in `probe` and is taken back once
+            // (cleared).
+            drop(unsafe { Arc::from_raw(p) });
+        }
     }
-    // Dropping `hcd` puts the last reference this module holds; usbcore frees the HCD once
-    // unreferenced.
+    // Dropping the handles puts the last references this module holds, the shared HCD's
+    // first; usbcore frees each HCD once unreferenced.
+    drop(shared);
 }
 
 #[no_mangle]
@@ -130,11 +193,15 @@ extern "C" fn vusbkey_rs_remove(pdev: *mut PlatformDevice) {
     };
     // SAFETY: no callback of the attributes runs after this (kobject_del waits for them).
     unsafe { ffi::vusbkey_ports_sysfs_remove() };
-    // SAFETY: `hcd` is the HCD probe added; this disconnects the device (usb-storage and
-    // usbfs users let go of it, their URBs are given back) and stops the controller.
-    unsafe { ffi::vusbkey_hcd_remove(hcd.as_ptr()) };
+    // SAFETY: `hcd` is our bound device's primary HCD, with its private pointer set.
+    let shared = unsafe { with_hcd(hcd.as_ptr(), |v| v.shared_hcd()) }
+        .ok()
+        .flatten();
+    // SAFETY: the HCDs probe added; this disconnects the devices (usb-storage and usbfs
+    // users let go of them, their URBs are given back) and stops the controller.
+    unsafe { remove(&hcd, shared.as_ref()) };
     // SAFETY: `usb_remove_hcd` returned: usbcore no longer calls back.
-    unsafe { release(hcd) };
+    unsafe { release(hcd, shared) };
     pr_info!("host controller removed\n");
 }
 

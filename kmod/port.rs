@@ -27,7 +27,7 @@
 use crate::image::ImageDisk;
 use crate::irqlock::IrqSpinLock;
 use crate::root_port::RootPort;
-use crate::roothub::PortRequest;
+use crate::roothub::{PortRequest, Protocol};
 use crate::transfer::{self, Executor, Outcome};
 use crate::usb::{errno, EndpointId, Hcd, SubmittedUrb, Urb, UrbQueue, UrbRef};
 use crate::wq;
@@ -140,14 +140,20 @@ enum Run {
 }
 
 impl Port {
-    /// Port `number` of `hcd`, unpowered, with `device` plugged in.
-    pub(crate) fn new(number: usize, hcd: Hcd, device: KeyDevice) -> impl PinInit<Self> {
+    /// Port `number` of `hcd`'s root hub (of `protocol`), unpowered, with `device` plugged
+    /// in.
+    pub(crate) fn new(
+        number: usize,
+        hcd: Hcd,
+        protocol: Protocol,
+        device: KeyDevice,
+    ) -> impl PinInit<Self> {
         pin_init!(Self {
             number,
             hcd,
             state <- IrqSpinLock::new(
                 State {
-                    port: RootPort::new(true),
+                    port: RootPort::new(protocol, true),
                     queue: UrbQueue::new(),
                     naked: UrbQueue::new(),
                     unlink_requested: false,

@@ -65,6 +65,10 @@ static char *product;
 module_param(product, charp, 0444);
 MODULE_PARM_DESC(product, "iProduct string (default \"vusbkey authentication key\")");
 
+static char *speed;
+module_param(speed, charp, 0444);
+MODULE_PARM_DESC(speed, "the devices' speed: \"super\" (USB 3.2 Gen 1, on a SuperSpeed root hub beside a USB 2.0 one) or \"high\" (USB 2.0) (default \"super\")");
+
 void vusbkey_get_params(struct vusbkey_params *out)
 {
 	out->vendor_id = vendor_id;
@@ -72,6 +76,7 @@ void vusbkey_get_params(struct vusbkey_params *out)
 	out->nr_serials = nr_serials;
 	out->manufacturer = manufacturer;
 	out->product = product;
+	out->speed = speed;
 }
 
 const char *vusbkey_param_serial(u32 index)
@@ -91,36 +96,76 @@ static int vusbkey_get_frame_number(struct usb_hcd *hcd)
 	return ktime_to_ms(ktime_get()) & 0x7ff;
 }
 
-static const struct hc_driver vusbkey_hc_driver = {
-	.description = DRIVER_NAME,
-	.product_desc = "vusbkey virtual host controller",
-	.hcd_priv_size = sizeof(void *),
-	/* HCD_BH: URBs are given back in softirq context, never inside urb_enqueue, which
-	 * may run the transfer in its caller (port.rs). */
-	.flags = HCD_USB2 | HCD_BH,
-	.start = vusbkey_rs_start,
-	.stop = vusbkey_rs_stop,
-	.get_frame_number = vusbkey_get_frame_number,
-	.urb_enqueue = vusbkey_rs_urb_enqueue,
-	.urb_dequeue = vusbkey_rs_urb_dequeue,
-	.endpoint_disable = vusbkey_rs_endpoint_disable,
-	.hub_status_data = vusbkey_rs_hub_status_data,
-	.hub_control = vusbkey_rs_hub_control,
-	.bus_suspend = vusbkey_rs_bus_suspend,
-	.bus_resume = vusbkey_rs_bus_resume,
-};
-
-struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize)
+/*
+ * HCD_USB3 | HCD_SHARED: usb_add_hcd makes both HCDs' root hubs SuperSpeed; the primary
+ * HCD's is the USB 2.0 one, as xhci_gen_setup and dummy_hcd's dummy_setup make it.
+ */
+static int vusbkey_ss_reset(struct usb_hcd *hcd)
 {
-	struct usb_hcd *hcd = usb_create_hcd(&vusbkey_hc_driver, &pdev->dev, dev_name(&pdev->dev));
+	if (usb_hcd_is_primary_hcd(hcd)) {
+		hcd->speed = HCD_USB2;
+		hcd->self.root_hub->speed = USB_SPEED_HIGH;
+	}
+	return 0;
+}
+
+/*
+ * HCD_BH: URBs are given back in softirq context, never inside urb_enqueue, which may run
+ * the transfer in its caller (port.rs).
+ */
+#define VUSBKEY_HC_DRIVER(hcd_flags, reset_fn) {			\
+	.description = DRIVER_NAME,					\
+	.product_desc = "vusbkey virtual host controller",		\
+	.hcd_priv_size = sizeof(void *),				\
+	.flags = (hcd_flags) | HCD_BH,					\
+	.reset = (reset_fn),						\
+	.start = vusbkey_rs_start,					\
+	.stop = vusbkey_rs_stop,					\
+	.get_frame_number = vusbkey_get_frame_number,			\
+	.urb_enqueue = vusbkey_rs_urb_enqueue,				\
+	.urb_dequeue = vusbkey_rs_urb_dequeue,				\
+	.endpoint_disable = vusbkey_rs_endpoint_disable,		\
+	.hub_status_data = vusbkey_rs_hub_status_data,			\
+	.hub_control = vusbkey_rs_hub_control,				\
+	.bus_suspend = vusbkey_rs_bus_suspend,				\
+	.bus_resume = vusbkey_rs_bus_resume,				\
+}
+
+/* speed=high: one HCD, its root hub USB 2.0. */
+static const struct hc_driver vusbkey_hc_driver = VUSBKEY_HC_DRIVER(HCD_USB2, NULL);
+/* speed=super: a USB 2.0 primary HCD and a SuperSpeed shared one. */
+static const struct hc_driver vusbkey_ss_hc_driver =
+	VUSBKEY_HC_DRIVER(HCD_USB3 | HCD_SHARED, vusbkey_ss_reset);
+
+static void vusbkey_hcd_init(struct usb_hcd *hcd, u32 sg_tablesize)
+{
+	hcd->self.sg_tablesize = sg_tablesize;
+	hcd->self.no_sg_constraint = 1;
+	hcd->has_tt = 0;
+	*(void **)hcd->hcd_priv = NULL;
+}
+
+struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize,
+				   bool super_speed)
+{
+	const struct hc_driver *driver = super_speed ? &vusbkey_ss_hc_driver : &vusbkey_hc_driver;
+	struct usb_hcd *hcd = usb_create_hcd(driver, &pdev->dev, dev_name(&pdev->dev));
 
 	if (hcd) {
-		hcd->self.sg_tablesize = sg_tablesize;
-		hcd->self.no_sg_constraint = 1;
-		hcd->has_tt = 0;
-		*(void **)hcd->hcd_priv = NULL;
+		vusbkey_hcd_init(hcd, sg_tablesize);
 		platform_set_drvdata(pdev, hcd);
 	}
+	return hcd;
+}
+
+struct usb_hcd *vusbkey_hcd_create_shared(struct platform_device *pdev, struct usb_hcd *primary,
+					  u32 sg_tablesize)
+{
+	struct usb_hcd *hcd = usb_create_shared_hcd(&vusbkey_ss_hc_driver, &pdev->dev,
+						    dev_name(&pdev->dev), primary);
+
+	if (hcd)
+		vusbkey_hcd_init(hcd, sg_tablesize);
 	return hcd;
 }
 

@@ -33,6 +33,7 @@ struct vusbkey_params {
 	u32 nr_serials;		/* serial= values given; read with vusbkey_param_serial() */
 	const char *manufacturer;
 	const char *product;
+	const char *speed;
 };
 
 /* What the Rust side needs to know about an URB, read in one call. */
@@ -59,8 +60,15 @@ void vusbkey_platform_unregister(void);
 /* The registered device's HCD (its drvdata). */
 struct usb_hcd *vusbkey_platform_hcd(void);
 
-/* The HCD: create (not yet added; also the platform drvdata), add, remove; references. */
-struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize);
+/*
+ * The HCD: create (not yet added; also the platform drvdata; with super_speed, the USB 2.0
+ * primary of a SuperSpeed pair), create the pair's shared SuperSpeed HCD, add, remove;
+ * references.
+ */
+struct usb_hcd *vusbkey_hcd_create(struct platform_device *pdev, u32 sg_tablesize,
+				   bool super_speed);
+struct usb_hcd *vusbkey_hcd_create_shared(struct platform_device *pdev, struct usb_hcd *primary,
+					  u32 sg_tablesize);
 int vusbkey_hcd_add(struct usb_hcd *hcd);
 void vusbkey_hcd_remove(struct usb_hcd *hcd);
 void vusbkey_hcd_get(struct usb_hcd *hcd);

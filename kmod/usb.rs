@@ -78,8 +78,8 @@ pub(crate) fn errno_result(ret: kernel::ffi::c_int) -> Result {
 ///
 /// # Invariants
 ///
-/// `self.0` points to an HCD made by `vusbkey_hcd_create`, and this value owns one of its
-/// references.
+/// `self.0` points to an HCD made by `vusbkey_hcd_create` or `vusbkey_hcd_create_shared`,
+/// and this value owns one of its references.
 pub(crate) struct Hcd(NonNull<RawHcd>);
 
 // SAFETY: usbcore's HCD functions called through `Hcd` may be called from any thread, and
@@ -105,14 +105,38 @@ impl Drop for Hcd {
 }
 
 impl Hcd {
-    /// `usb_create_hcd` for the platform device `pdev`, also made its drvdata (not yet added).
+    /// `usb_create_hcd` for the platform device `pdev`, also made its drvdata (not yet
+    /// added); with `super_speed`, the USB 2.0 primary HCD of a SuperSpeed pair (see
+    /// [`Hcd::create_shared`]).
     ///
     /// # Safety
     ///
     /// `pdev` is a live platform device being probed by this driver.
-    pub(crate) unsafe fn create(pdev: *mut PlatformDevice, sg_tablesize: u32) -> Option<Self> {
+    pub(crate) unsafe fn create(
+        pdev: *mut PlatformDevice,
+        sg_tablesize: u32,
+        super_speed: bool,
+    ) -> Option<Self> {
         // SAFETY: per the function's contract.
-        let raw = unsafe { ffi::vusbkey_hcd_create(pdev, sg_tablesize) };
+        let raw = unsafe { ffi::vusbkey_hcd_create(pdev, sg_tablesize, super_speed) };
+        // INVARIANT: a new HCD comes with one reference, now ours.
+        NonNull::new(raw).map(Self)
+    }
+
+    /// `usb_create_shared_hcd`: the SuperSpeed HCD of the pair whose primary is `self` (made
+    /// by [`Hcd::create`] with `super_speed`), for the same platform device `pdev`.
+    ///
+    /// # Safety
+    ///
+    /// `pdev` is the live platform device `self` was created for, being probed by this
+    /// driver.
+    pub(crate) unsafe fn create_shared(
+        &self,
+        pdev: *mut PlatformDevice,
+        sg_tablesize: u32,
+    ) -> Option<Self> {
+        // SAFETY: per the function's contract; the primary is valid (type invariant).
+        let raw = unsafe { ffi::vusbkey_hcd_create_shared(pdev, self.as_ptr(), sg_tablesize) };
         // INVARIANT: a new HCD comes with one reference, now ours.
         NonNull::new(raw).map(Self)
     }
@@ -136,6 +160,11 @@ impl Hcd {
     /// The raw pointer, for the few calls platform.rs makes.
     pub(crate) fn as_ptr(&self) -> *mut RawHcd {
         self.0.as_ptr()
+    }
+
+    /// Which HCD this is, to match a callback's.
+    pub(crate) fn id(&self) -> HcdId {
+        HcdId::new(self.as_ptr())
     }
 
     /// `usb_hcd_link_urb_to_ep`: accepts `urb` on its endpoint's queue (fails if the
@@ -226,6 +255,17 @@ impl UrbRef<'_> {
         // SAFETY: the URB is alive for `'a` (type invariant), and usbcore unlinks only URBs
         // of a device, which `urb->dev` points to while the URB is in flight.
         unsafe { ffi::vusbkey_urb_portnum(self.0.as_ptr()) as usize }
+    }
+}
+
+/// Identifies an HCD (`struct usb_hcd *`) by address; never dereferenced.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HcdId(*const RawHcd);
+
+impl HcdId {
+    /// Wraps an HCD pointer received from usbcore.
+    pub(crate) fn new(hcd: *const RawHcd) -> Self {
+        Self(hcd)
     }
 }
 

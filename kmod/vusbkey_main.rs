@@ -2,10 +2,11 @@
 
 //! vusbkey: a software USB host controller serving a read-only key disk (crate root).
 //!
-//! `insmod vusbkey.ko` registers a platform device, whose driver creates a USB 2.0 host
-//! controller (HCD) whose root hub has one port per FAT image compiled into this module
-//! (1 to 15); behind each port sits a mass-storage device of `device/` serving its image. See README.md for
-//! the design (and why the C side is a shim, not a bindgen step).
+//! `insmod vusbkey.ko` registers a platform device, whose driver creates a host controller:
+//! a USB 2.0 HCD and, at SuperSpeed (`speed=super`, the default), a shared USB 3 HCD, whose
+//! root hubs have one port per FAT image compiled into this module (1 to 15); behind each
+//! port of the hub the devices are on sits a mass-storage device of `device/` serving its
+//! image. See README.md for the design (and why the C side is a shim, not a bindgen step).
 //!
 //! Contents, C side first:
 //! - `shim.h`, `shim.c`: module parameters, the `hc_driver` / `platform_driver` / sysfs
@@ -15,14 +16,16 @@
 //! - [`usb`]: safe handles on `struct usb_hcd` and `struct urb`, URB queue and buffers.
 //! - [`irqlock`]: an IRQ-safe spinlock for the kernel crate's `Lock`.
 //! - [`wq`]: the module's workqueue, where transfers run.
-//! - [`params`]: module parameters to each port's USB identity.
+//! - [`params`]: module parameters to each port's USB identity and the devices' speed.
 //! - [`compat`]: what differs between the kernel lines the module builds for.
 //!
 //! Safe code only (no C):
-//! - [`hcd`]: the controller: its ports, URB routing, root-hub requests, suspend.
+//! - [`hcd`]: the controller: its root hubs, each with its ports, URB routing, requests,
+//!   suspend.
 //! - [`port`]: one port with its device: URB queue, worker, plug and unplug.
-//! - [`roothub`]: the root hub's requests and descriptor (USB 2.0 chapter 11).
-//! - [`root_port`]: one port's status and change bits (USB 2.0 §11.24.2.7).
+//! - [`roothub`]: a root hub's requests and descriptors (USB 2.0 ch. 11, USB 3.2 ch. 10).
+//! - [`root_port`]: one port's status and change bits (USB 2.0 §11.24.2.7, USB 3.2
+//!   §10.16.2.6).
 //! - [`transfer`]: one URB against the device model.
 //! - [`image`]: the compiled-in images, each as a block device.
 //! - `device`: the USB mass-storage device model (a `no_std` crate shared with user space).
