@@ -92,12 +92,11 @@ done
 rmmod g_mass_storage
 unload vusbkey
 
-# port_disk N: the /dev/sdX of port N of vusbkey's root hub.
+# port_disk N: the /dev/sdX of port N of vusbkey's root hub (the one the devices are on).
 port_disk() {
-	bus=$(cat /sys/devices/platform/vusbkey/usb*/busnum)
 	for block in /sys/block/sd*; do
 		case $(readlink -f "$block") in
-		*/usb$bus/$bus-$1/*) echo "/dev/${block##*/}" && return 0 ;;
+		*/platform/vusbkey/usb[0-9]*/[0-9]*-$1/*) echo "/dev/${block##*/}" && return 0 ;;
 		esac
 	done
 	return 1

@@ -41,11 +41,6 @@ load_key() {
 	PRODUCT_ID=$(key_product_id)
 }
 
-# key_bus: the USB bus number of vusbkey's root hub (its port N's device is `BUS-N`).
-key_bus() {
-	ls -d /sys/devices/platform/vusbkey/usb* 2> /dev/null | sed -n 's/.*\/usb\([0-9]*\)$/\1/p' | head -n 1
-}
-
 # stamp: prefixes each line of its input with this VM's uptime (10 ms resolution; the
 # `read` from /proc is a shell builtin, no process per line).
 stamp() {

@@ -150,6 +150,15 @@ no_disk() { ! disk_of "$1"; }
 # attr_is FILE VALUE
 attr_is() { [ "$(cat "$1" 2>/dev/null)" = "$2" ]; }
 
+# key_bus: the USB bus number of the vusbkey.ko root hub the keys are on (port N's device is
+# `BUS-N`): the fastest of its root hubs, at `speed=super` the SuperSpeed one (beside an
+# empty USB 2.0 one).
+key_bus() {
+	for hub in /sys/devices/platform/vusbkey/usb*; do
+		echo "$(cat "$hub/speed") $(cat "$hub/busnum")"
+	done | sort -n | tail -n 1 | cut -d ' ' -f 2
+}
+
 # hostile_traffic_settings OPS: sets `seed` (from `vusbkey.seed=` on the kernel command line,
 # else random) and `budget`, the hostile tool's length: `vusbkey.soak_minutes=N` minutes
 # (`cargo xtask soak`), else OPS operations.

@@ -7,10 +7,18 @@
 # O_DIRECT), the read-only mount with the token, writes refused, unplug/replug, 20
 # insmod/rmmod cycles, rmmod while readers run, and the kernel log; not the rest (storm, PM,
 # parameters, other rmmod cases, differential against the reference, failslab). With
-# KMOD_KO set (distro.sh and dkms.sh set it) it tests that module file instead.
+# KMOD_KO set (distro.sh and dkms.sh set it) it tests that module file instead. With
+# `vusbkey.kmod_speed=super` (or `high`) it loads the module with that `speed=` (`cargo
+# xtask test` runs the whole suite at both speeds), and the reference with dummy_hcd's
+# `is_super_speed` to match.
 # vusbkey-timeout: 1500
 
 KO=${KMOD_KO:-/vusbkey/vusbkey.ko}
+SPEED=$(sed -n 's/.*vusbkey\.kmod_speed=\([a-z]*\).*/\1/p' /proc/cmdline)
+# Every load of the module passes these (the speed, when the command line asks for one).
+KMOD_PARAMS=${SPEED:+speed=$SPEED}
+# The module's default.
+SPEED=${SPEED:-super}
 IMG=/vusbkey/image.img
 REF=/vusbkey/ref
 PDEV=/sys/devices/platform/vusbkey
@@ -46,13 +54,22 @@ log_since_mark() { dmesg | sed -n "/$log_mark\$/,\$p"; }
 new_log_has() { log_since_mark | grep -q "$1"; }
 
 
+# root_hubs_are SPEEDS HUB DEV: the controller's root hubs run at SPEEDS (ascending, one
+# hub each) and USB device DEV is on the one at HUB.
+root_hubs_are() {
+	speeds=$(cat $PDEV/usb*/speed | sort -n | tr '\n' ' ')
+	parent=$(dirname "$(readlink -f "$3")")
+	echo "root hubs at $speeds; the device's hub at $(cat "$parent/speed")"
+	[ "$speeds" = "$1 " ] && [ "$(cat "$parent/speed")" = "$2" ]
+}
+
 # Unloads vusbkey if loaded (best effort; checks are explicit elsewhere).
 unload() { grep -q '^vusbkey ' /proc/modules && rmmod vusbkey; true; }
 
 # load ARGS...: insmod and wait (10 s) for the disk; prints the seconds it took.
 load() {
 	t0=$(now)
-	insmod "$KO" "$@" || return 1
+	insmod "$KO" $KMOD_PARAMS "$@" || return 1
 	wait_for 10 disk_of vusbkey || return 1
 	seconds_between "$t0" "$(now)"
 }
@@ -82,7 +99,20 @@ if [ -n "$dev" ]; then
 	check kmod-enum-serial attr_is "$dev/serial" "$DEF_SERIAL"
 	check kmod-enum-manufacturer attr_is "$dev/manufacturer" vusbkey
 	check kmod-enum-product attr_is "$dev/product" "vusbkey authentication key"
-	check kmod-enum-speed attr_is "$dev/speed" 480
+	# The speed, bcdUSB and bMaxPacketSize0 of each speed (USB 2.0 §9.6.1, USB 3.2
+	# §9.6.1), and the root hubs: one USB 2.0 hub, or a USB 2.0 and a SuperSpeed one with
+	# the device on the SuperSpeed one.
+	if [ "$SPEED" = super ]; then
+		check kmod-enum-speed attr_is "$dev/speed" 5000
+		check kmod-enum-bcdusb attr_is "$dev/version" " 3.20"
+		check kmod-enum-maxpacket0 attr_is "$dev/bMaxPacketSize0" 9
+		check kmod-root-hubs root_hubs_are "480 5000" 5000 "$dev"
+	else
+		check kmod-enum-speed attr_is "$dev/speed" 480
+		check kmod-enum-bcdusb attr_is "$dev/version" " 2.00"
+		check kmod-enum-maxpacket0 attr_is "$dev/bMaxPacketSize0" 64
+		check kmod-root-hubs root_hubs_are 480 480 "$dev"
+	fi
 	check kmod-enum-class attr_is "$dev/${dev##*/}:1.0/bInterfaceClass" 08
 	check kmod-enum-subclass attr_is "$dev/${dev##*/}:1.0/bInterfaceSubClass" 06
 	check kmod-enum-protocol attr_is "$dev/${dev##*/}:1.0/bInterfaceProtocol" 50
@@ -97,6 +127,13 @@ sd=$(disk_of vusbkey)
 if [ -n "$sd" ]; then
 	check kmod-disk-size attr_is "/sys/block/$sd/size" $((IMG_SIZE / 512))
 	check kmod-disk-ro attr_is "/sys/block/$sd/ro" 1
+	# usb-storage's command size: 2048 sectors at SuperSpeed, 240 at high speed
+	# (scsiglue.c, the host template's max_sectors).
+	if [ "$SPEED" = super ]; then
+		check kmod-disk-max-sectors attr_is "/sys/block/$sd/queue/max_hw_sectors_kb" 1024
+	else
+		check kmod-disk-max-sectors attr_is "/sys/block/$sd/queue/max_hw_sectors_kb" 120
+	fi
 	check kmod-disk-sha256 sh -c "sha256sum /dev/$sd | grep -q ^$IMG_SHA"
 	check kmod-disk-sha256-direct sh -c "dd if=/dev/$sd bs=64k iflag=direct 2>/dev/null | sha256sum | grep -q ^$IMG_SHA"
 
@@ -178,6 +215,13 @@ disk_is_image() {
 	dd if=/dev/$d bs=64k iflag=direct 2> /dev/null | sha256sum | grep -q "^$IMG_SHA"
 }
 
+# all_root_hubs_suspended: every root hub of the module is runtime-suspended.
+all_root_hubs_suspended() {
+	for hub in $PDEV/usb*; do
+		attr_is "$hub/power/runtime_status" suspended || return 1
+	done
+}
+
 # pm_log_clean: no PM core, vusbkey or USB device line since the mark reports a failure.
 pm_log_clean() {
 	bad=$(log_since_mark | grep -E 'PM:|vusbkey|usb [0-9]' | grep -iE 'fail|error|timeout')
@@ -191,9 +235,11 @@ if full; then
 	if [ -f /sys/power/pm_test ]; then
 		progress "kmod: autosuspend and system sleep"
 		mark_log
-		rh=$(readlink -f $PDEV/usb*)
+		# The root hub the device is on; at SuperSpeed the other, empty one suspends too.
+		rh=$(readlink -f "$PDEV/usb$(key_bus)")
 		echo 0 > $PDEV/connected
 		check kmod-rh-autosuspend wait_for 10 attr_is "$rh/power/runtime_status" suspended
+		check kmod-rh-autosuspend-all wait_for 10 all_root_hubs_suspended
 		echo 1 > $PDEV/connected
 		check kmod-rh-resume-on-connect wait_for 10 disk_of vusbkey
 		# The device suspends when no driver holds it (as when it waits for a VM): take the
@@ -241,7 +287,7 @@ if full; then
 	# Two serials for a module with one port (one image).
 	for bad in serial=12345 serial=0123456789ABCDEG serial= serial=0123456789ABCDEF,0123456789ABCDEF vendor_id=0x10000 product_id=-1; do
 		mark_log
-		if insmod "$KO" "$bad" 2> /dev/null; then
+		if insmod "$KO" $KMOD_PARAMS "$bad" 2> /dev/null; then
 			fail "kmod-param-invalid-$bad" "insmod succeeded"
 			unload
 		else
@@ -259,7 +305,7 @@ ok=0
 t0=$(now)
 i=0
 while [ $i -lt $CYCLES ]; do
-	insmod "$KO" || break
+	insmod "$KO" $KMOD_PARAMS || break
 	[ $((i % 10)) = 9 ] && { wait_for 10 disk_of vusbkey || break; }
 	rmmod vusbkey || break
 	i=$((i + 1))
@@ -337,7 +383,9 @@ if full; then
 
 	ref_loaded=1
 	for m in configfs udc-core libcomposite usb_f_mass_storage dummy_hcd; do
-		insmod "$REF/$m.ko" 2> /dev/null || grep -q "^$(echo $m | tr - _) " /proc/modules || ref_loaded=0
+		args=
+		[ $m = dummy_hcd ] && [ "$SPEED" = super ] && args=is_super_speed=1
+		insmod "$REF/$m.ko" $args 2> /dev/null || grep -q "^$(echo $m | tr - _) " /proc/modules || ref_loaded=0
 	done
 	t0=$(now)
 	insmod "$REF/g_mass_storage.ko" file=$IMG ro=1 removable=0 || ref_loaded=0
@@ -390,7 +438,7 @@ if full; then
 		for space in $(seq 98304 8192 163840); do
 			echo "$space" > $FS/space
 			echo 100 > $FS/probability
-			sh -c "echo 1 > /proc/self/make-it-fail && exec insmod $KO" 2> /dev/null
+			sh -c "echo 1 > /proc/self/make-it-fail && exec insmod $KO $KMOD_PARAMS" 2> /dev/null
 			rc=$?
 			echo 0 > $FS/probability
 			if [ $rc = 0 ]; then

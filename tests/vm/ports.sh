@@ -23,12 +23,10 @@ serial_of() { sha_of "$1" | cut -c1-16 | tr a-f A-F; }
 
 echo 0 > /sys/module/usb_storage/parameters/delay_use
 
-# bus: the USB bus number of vusbkey's root hub.
-bus() { ls -d $PDEV/usb* 2> /dev/null | sed -n 's/.*\/usb\([0-9]*\)$/\1/p' | head -n 1; }
 # port_dev N: the sysfs directory of the device on root-hub port N.
-port_dev() { [ -d "/sys/bus/usb/devices/$(bus)-$1" ] && echo "/sys/bus/usb/devices/$(bus)-$1"; }
+port_dev() { [ -d "/sys/bus/usb/devices/$(key_bus)-$1" ] && echo "/sys/bus/usb/devices/$(key_bus)-$1"; }
 # port_disk N: the sdX of the device on port N.
-port_disk() { disk_of "/usb$(bus)/$(bus)-$1/"; }
+port_disk() { disk_of "/usb$(key_bus)/$(key_bus)-$1/"; }
 no_port_disk() { ! port_disk "$1"; }
 no_port_dev() { ! port_dev "$1"; }
 # all_disks: every port has its disk.
@@ -56,7 +54,7 @@ read_rate() {
 progress "ports: three images, three ports"
 
 if insmod $KO && wait_for 20 all_disks; then
-	pass ports-insmod "three disks on bus $(bus)"
+	pass ports-insmod "three disks on bus $(key_bus)"
 else
 	fail ports-insmod "$(dmesg | grep vusbkey | tail -n 3 | tr '\n' ' ')"
 fi
@@ -70,7 +68,7 @@ for n in $PORTS; do
 done
 check ports-no-port-4 test ! -e $PDEV/ports/4
 check ports-port-1-on-device attr_is $PDEV/image_sha256 "$(sha_of 1)"
-check ports-hub-ports attr_is "$PDEV/usb$(bus)/maxchild" 3
+check ports-hub-ports attr_is "$PDEV/usb$(key_bus)/maxchild" 3
 check ports-sysfs-ro sh -c "! echo x > $PDEV/ports/2/image_sha256"
 
 # The manifest `cargo xtask kmod` wrote: a line per port with its image's hash.
@@ -82,7 +80,7 @@ done
 if image-builder ports > /tmp/ports.out 2>&1; then
 	pass ports-inspect "$(tr '\t' ' ' < /tmp/ports.out | tr '\n' ';')"
 	for n in $PORTS; do
-		check ports-$n-inspect sh -c "awk -F '\t' '\$1 == $n { print \$2, \$5 }' /tmp/ports.out | grep -qx '$(bus)-$n $(sha_of $n)'"
+		check ports-$n-inspect sh -c "awk -F '\t' '\$1 == $n { print \$2, \$5 }' /tmp/ports.out | grep -qx '$(key_bus)-$n $(sha_of $n)'"
 	done
 else
 	fail ports-inspect "$(cat /tmp/ports.out)"

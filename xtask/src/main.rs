@@ -127,6 +127,10 @@ enum Command {
         /// (`# vusbkey-timeout:`), else 600].
         #[arg(long)]
         timeout: Option<u64>,
+        /// More kernel command line for every VM: settings the suites read, e.g.
+        /// `vusbkey.kmod_speed=super` (the `kmod` suite loads the module with `speed=super`).
+        #[arg(long, default_value = "")]
+        append: String,
     },
     /// Measure vusbkey next to Linux's reference and the memory-copy ceiling (release kernel).
     Bench {
@@ -214,12 +218,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             suites,
             kvm,
             timeout,
+            append,
         } => {
             let options = vm::Options {
                 line,
                 flavour,
                 kvm,
                 timeout: timeout.map(std::time::Duration::from_secs),
+                append,
                 ..vm::Options::default()
             };
             let summary = vm::run_suites(&paths, &options, &suites)?;
