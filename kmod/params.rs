@@ -92,12 +92,12 @@ impl Params {
         Ok(identity)
     }
 
-    /// The speed the devices run at (`speed=`, default super); logs why and fails with
-    /// `EINVAL` for anything but `super` and `high`.
+    /// The speed the devices run at (`speed=`, default high); logs why and fails with
+    /// `EINVAL` for anything but `high` and `super`.
     pub(crate) fn speed(&self) -> Result<Speed> {
         match string("speed", self.raw.speed)? {
-            None | Some("super") => Ok(Speed::Super),
-            Some("high") => Ok(Speed::High),
+            None | Some("high") => Ok(Speed::High),
+            Some("super") => Ok(Speed::Super),
             Some(other) => {
                 pr_err!("speed={} is neither high nor super\n", other);
                 Err(EINVAL)

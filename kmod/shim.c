@@ -67,7 +67,7 @@ MODULE_PARM_DESC(product, "iProduct string (default \"vusbkey authentication key
 
 static char *speed;
 module_param(speed, charp, 0444);
-MODULE_PARM_DESC(speed, "the devices' speed: \"super\" (USB 3.2 Gen 1, on a SuperSpeed root hub beside a USB 2.0 one) or \"high\" (USB 2.0) (default \"super\")");
+MODULE_PARM_DESC(speed, "the devices' speed: \"super\" (USB 3.2 Gen 1, on a SuperSpeed root hub beside a USB 2.0 one) or \"high\" (USB 2.0) (default \"high\")");
 
 void vusbkey_get_params(struct vusbkey_params *out)
 {

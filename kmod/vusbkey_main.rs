@@ -3,7 +3,7 @@
 //! vusbkey: a software USB host controller serving a read-only key disk (crate root).
 //!
 //! `insmod vusbkey.ko` registers a platform device, whose driver creates a host controller:
-//! a USB 2.0 HCD and, at SuperSpeed (`speed=super`, the default), a shared USB 3 HCD, whose
+//! a USB 2.0 HCD and, at SuperSpeed (`speed=super`), a shared USB 3 HCD, whose
 //! root hubs have one port per FAT image compiled into this module (1 to 15); behind each
 //! port of the hub the devices are on sits a mass-storage device of `device/` serving its
 //! image. See README.md for the design (and why the C side is a shim, not a bindgen step).

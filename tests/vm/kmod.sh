@@ -18,7 +18,7 @@ SPEED=$(sed -n 's/.*vusbkey\.kmod_speed=\([a-z]*\).*/\1/p' /proc/cmdline)
 # Every load of the module passes these (the speed, when the command line asks for one).
 KMOD_PARAMS=${SPEED:+speed=$SPEED}
 # The module's default.
-SPEED=${SPEED:-super}
+SPEED=${SPEED:-high}
 IMG=/vusbkey/image.img
 REF=/vusbkey/ref
 PDEV=/sys/devices/platform/vusbkey
