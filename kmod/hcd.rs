@@ -30,10 +30,11 @@ enum Ports {
 ///
 /// # Invariants
 ///
-/// `ports` has 1 to [`roothub::MAX_PORTS`] entries; entry `i` is port `i + 1`.
+/// `ports` has `count` entries, 1 to [`roothub::MAX_PORTS`]; entry `i` is port `i + 1`.
 pub(crate) struct RootHub {
     hcd: Hcd,
     protocol: Protocol,
+    count: usize,
     ports: Ports,
     /// The root hub is suspended (`bus_suspend`).
     rh_suspended: AtomicBool,
@@ -68,21 +69,14 @@ impl RootHub {
         if count == 0 || count > roothub::MAX_PORTS {
             return Err(EINVAL);
         }
-        // INVARIANT: checked just above.
+        // INVARIANT: checked just above; the callers pass the number of entries of `ports`.
         Ok(Self {
             hcd,
             protocol,
+            count,
             ports,
             rh_suspended: AtomicBool::new(false),
         })
-    }
-
-    /// How many ports the hub has.
-    fn count(&self) -> usize {
-        match &self.ports {
-            Ports::Devices(ports) => ports.len(),
-            Ports::Empty(ports) => ports.lock().len(),
-        }
     }
 
     /// The devices' ports (none on an empty hub).
@@ -144,6 +138,14 @@ impl RootHub {
         }
     }
 
+    /// Bit N set for each port N with a change bit set (bit 0, the hub's, stays clear).
+    fn changed_ports(&self) -> u32 {
+        match &self.ports {
+            Ports::Devices(ports) => port_bits(ports.iter().map(|port| port.has_changes())),
+            Ports::Empty(ports) => port_bits(ports.lock().iter().map(RootPort::has_changes)),
+        }
+    }
+
     /// `hub_status_data`: bit N of the bitmap in `buf` for each port N with a change (USB
     /// 2.0 §11.12.4, USB 3.2 §10.15.1); returns the bitmap's length, or 0 if no port has a
     /// change.
@@ -151,34 +153,16 @@ impl RootHub {
         if !self.hcd.hw_accessible() {
             return 0;
         }
-        let len = roothub::status_bytes(self.count());
+        let len = roothub::status_bytes(self.count);
         let Some(bitmap) = buf.get_mut(..len) else {
             return 0;
         };
-        bitmap.fill(0);
-        let mut changed = false;
-        let mut mark = |i: usize, has_changes: bool| {
-            let bit = i + 1;
-            if let (true, Some(byte)) = (has_changes, bitmap.get_mut(bit / 8)) {
-                *byte |= 1 << (bit % 8);
-                changed = true;
-            }
-        };
-        match &self.ports {
-            Ports::Devices(ports) => {
-                for (i, port) in ports.iter().enumerate() {
-                    mark(i, port.has_changes());
-                }
-            }
-            Ports::Empty(ports) => {
-                for (i, port) in ports.lock().iter().enumerate() {
-                    mark(i, port.has_changes());
-                }
-            }
-        }
-        if !changed {
+        let changed = self.changed_ports();
+        if changed == 0 {
             return 0;
         }
+        // At most MAX_PORTS + 1 bits: `len` (at most MAX_STATUS_BYTES) bytes hold them all.
+        bitmap.copy_from_slice(&changed.to_le_bytes()[..len]);
         if self.rh_suspended.load(Ordering::SeqCst) {
             self.hcd.resume_root_hub();
         }
@@ -196,7 +180,7 @@ impl RootHub {
         if !self.hcd.hw_accessible() {
             return Err(errno::etimedout());
         }
-        let count = self.count();
+        let count = self.count;
         // A request the root hub does not support is a protocol stall.
         match roothub::parse(self.protocol, count, type_req, value, index).map_err(|_| EPIPE)? {
             Request::Hub(reply) => Ok(roothub::answer(&reply, self.protocol, count, buf)),
@@ -251,6 +235,13 @@ impl RootHub {
         }
         Ok(())
     }
+}
+
+/// The bitmap of USB 2.0 §11.12.4 from each port's flag, port 1 first: bit N for port N.
+fn port_bits(flags: impl Iterator<Item = bool>) -> u32 {
+    flags
+        .enumerate()
+        .fold(0, |bits, (i, flag)| bits | u32::from(flag) << (i + 1))
 }
 
 /// One vusbkey host controller: its root hubs.
