@@ -85,8 +85,7 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         name_suffix: "-super".to_owned(),
         ..vm::Options::default()
     };
-    let kmod_super = vm::run_suites(paths, &super_speed, &["kmod".to_owned()]);
-    add_vm_checks(&mut summary, "kmod-super", kmod_super);
+    kmod_again(paths, &mut summary, &super_speed);
     println!("test: the kmod smoke subset on Linux 7.2 (release)");
     let smoke = vm::Options {
         line: Some(Line::V7_2),
@@ -95,13 +94,23 @@ pub(crate) fn run(paths: &Paths) -> anyhow::Result<()> {
         name_suffix: "-7.2".to_owned(),
         ..vm::Options::default()
     };
-    let kmod_7_2 = vm::run_suites(paths, &smoke, &["kmod".to_owned()]);
-    add_vm_checks(&mut summary, "kmod-7.2", kmod_7_2);
+    kmod_again(paths, &mut summary, &smoke);
     // Done by now: the smoke run waited for the last of them.
     if background.join().is_err() {
         println!("test: the background kernel builds' thread panicked");
     }
     summary.finish()
+}
+
+/// Runs the `kmod` suite again with `options`; its checks are recorded under `kmod` and the
+/// options' name suffix (`kmod-super`, `kmod-7.2`).
+fn kmod_again(paths: &Paths, summary: &mut Summary, options: &vm::Options) {
+    let run = vm::run_suites(paths, options, &[vm::KMOD_SUITE.to_owned()]);
+    add_vm_checks(
+        summary,
+        &format!("{}{}", vm::KMOD_SUITE, options.name_suffix),
+        run,
+    );
 }
 
 /// Records the checks of a VM run, or its failure to build or boot as a failed check of
