@@ -7,20 +7,24 @@
 RUNS=$(bench_runs)
 IMAGE=/vusbkey/bench/image.img
 
+# usb_dir_of BLOCK: the sysfs directory of the USB device the block device BLOCK (sdX) is on.
+usb_dir_of() {
+	dir=$(readlink -f "/sys/block/$1/device")
+	while [ "$dir" != / ] && [ ! -f "$dir/idVendor" ]; do dir=${dir%/*}; done
+	[ "$dir" != / ] && echo "$dir"
+}
+
 # The block device whose USB device has idVendor $1, or nothing.
 disk_of() {
 	for block in /sys/block/sd*; do
 		[ -e "$block" ] || continue
-		dir=$(readlink -f "$block/device")
-		while [ "$dir" != / ]; do
-			if [ -f "$dir/idVendor" ]; then
-				[ "$(cat "$dir/idVendor")" = "$1" ] && echo "/dev/${block##*/}"
-				break
-			fi
-			dir=${dir%/*}
-		done
+		dir=$(usb_dir_of "${block##*/}") || continue
+		[ "$(cat "$dir/idVendor")" = "$1" ] && echo "/dev/${block##*/}"
 	done
 }
+
+# speed_of DISK: the speed in Mb/s of the USB device the block device DISK (/dev/sdX) is on.
+speed_of() { dir=$(usb_dir_of "${1#/dev/}") && cat "$dir/speed"; }
 
 # timed_load CMD...: runs CMD (an insmod) and waits for one more SCSI disk; prints seconds.
 timed_load() {
@@ -89,6 +93,57 @@ while [ $i -lt "$RUNS" ]; do
 	metric rand_iops.reference "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$REF")"
 	i=$((i + 1))
 done
+# profile NAME CMD...: where the CPUs' time goes while CMD runs. perf samples every CPU on
+# the cpu-clock (TCG has no PMU) and reports the number of samples (metric
+# profile_samples.NAME) and their share by thread (the kworkers summed), by binary and by
+# symbol (the top 12), as `VUSBKEY-PROFILE NAME BY PERCENT WHAT` lines.
+profile() {
+	name=$1
+	shift
+	if ! perf record -q -e cpu-clock -F 999 -a -o /tmp/$name.perf -- "$@" > /dev/null 2>&1; then
+		fail bench-profile-$name "perf record failed"
+		return
+	fi
+	metric profile_samples.$name "$(perf script -i /tmp/$name.perf -F comm 2> /dev/null | wc -l)"
+	for by in comm dso sym; do
+		perf report -i /tmp/$name.perf --stdio --no-children --sort $by -g none --percent-limit 1 2> /dev/null |
+			awk -v name=$name -v by=$by '
+				/^ *[0-9.]+%/ {
+					pct = $1; sub("%", "", pct); $1 = ""; sub(/^ +/, ""); sub(/ +$/, "")
+					if (by == "comm" && $0 ~ /^kworker\//) $0 = "kworker/*"
+					share[$0] += pct
+				}
+				END { for (what in share) printf "VUSBKEY-PROFILE %s %s %.2f %s\n", name, by, share[what], what }' |
+			sort -k4,4nr | head -n 12
+	done
+	rm -f /tmp/$name.perf
+}
+echo 0 > /proc/sys/kernel/kptr_restrict
+progress "bench: where the time goes (perf): 4 sequential passes and 5 s of random 4 KiB reads of vusbkey"
+profile seq sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
+profile rand diskread --pattern random --block 4096 --seconds 5 --seed 0 "$VUS"
+
+# The same module and image with its device at SuperSpeed (speed=super: usb-storage then
+# sends up to 2048 sectors per command, not 240), against the reference still loaded.
+rmmod vusbkey
+while [ -n "$(disk_of 1209)" ]; do usleep 2000; done
+progress "bench: vusbkey at SuperSpeed (speed=super): sequential and random reads, $RUNS runs each"
+timed_load insmod /vusbkey/bench/vusbkey.ko speed=super > /dev/null
+VUS=$(disk_of 1209)
+if [ -z "$VUS" ] || [ "$(speed_of "$VUS")" != 5000 ]; then
+	fail bench-super "no SuperSpeed vusbkey disk ('$VUS' at $(speed_of "$VUS") Mb/s)"
+else
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		FIELD=mib_per_s
+		metric seq_mib_s.vusbkey_super "$(diskread_value "$VUS")"
+		FIELD=reads_per_s
+		metric rand_iops.vusbkey_super "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$VUS")"
+		i=$((i + 1))
+	done
+	profile seq-super sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
+fi
+
 rmmod g_mass_storage
 unload vusbkey
 

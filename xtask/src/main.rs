@@ -27,6 +27,7 @@ mod monitor_bench;
 mod nested_qemu;
 mod package;
 mod paths;
+mod profile;
 mod progress;
 mod results;
 mod rust_symbols;

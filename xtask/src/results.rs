@@ -8,6 +8,8 @@ const RESULT: &str = "VUSBKEY-RESULT ";
 const PROGRESS: &str = "VUSBKEY-PROGRESS ";
 /// Marks a measurement: `VUSBKEY-METRIC NAME VALUE`.
 const METRIC: &str = "VUSBKEY-METRIC ";
+/// Marks one row of a profile: `VUSBKEY-PROFILE WORKLOAD BY PERCENT WHAT...`.
+const PROFILE: &str = "VUSBKEY-PROFILE ";
 /// Marks the end of a suite, with the number of result lines the guest printed.
 const DONE: &str = "VUSBKEY-DONE ";
 
@@ -46,6 +48,20 @@ pub(crate) struct Metric {
     pub(crate) value: f64,
 }
 
+/// One row of a profile the guest took with perf: the share of the CPU samples taken while
+/// `workload` ran that fell on `what` (a thread, a binary or a symbol, as `by` says).
+#[derive(Debug, PartialEq)]
+pub(crate) struct Share {
+    /// What ran while the samples were taken, e.g. `seq`.
+    pub(crate) workload: String,
+    /// How samples were grouped: `comm` (thread), `dso` (binary) or `sym` (symbol).
+    pub(crate) by: String,
+    /// The share of the samples, in percent.
+    pub(crate) percent: f64,
+    /// The thread, binary or symbol.
+    pub(crate) what: String,
+}
+
 /// What one console line means.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Line {
@@ -57,6 +73,8 @@ pub(crate) enum Line {
     Progress(String),
     /// A measurement.
     Metric(Metric),
+    /// A row of a profile.
+    Profile(Share),
     /// Anything else (kernel messages, command output).
     Other,
 }
@@ -78,6 +96,25 @@ pub(crate) fn parse(line: &str) -> Line {
                 name: name.to_owned(),
                 value,
             }),
+            _ => Line::Other,
+        };
+    }
+    if let Some(at) = line.find(PROFILE) {
+        let mut words = line[at + PROFILE.len()..].splitn(4, ' ');
+        return match (
+            words.next(),
+            words.next(),
+            words.next().and_then(|p| p.parse().ok()),
+            words.next(),
+        ) {
+            (Some(workload), Some(by), Some(percent), Some(what)) if !what.trim().is_empty() => {
+                Line::Profile(Share {
+                    workload: workload.to_owned(),
+                    by: by.to_owned(),
+                    percent,
+                    what: what.trim().to_owned(),
+                })
+            }
             _ => Line::Other,
         };
     }
@@ -192,6 +229,24 @@ mod tests {
             })
         );
         assert_eq!(parse("VUSBKEY-METRIC seq_mib_s.vusbkey fast"), Line::Other);
+    }
+
+    #[test]
+    fn profile_rows_parse() {
+        assert_eq!(
+            parse("VUSBKEY-PROFILE seq sym 12.5 [k] memcpy_orig\r"),
+            Line::Profile(Share {
+                workload: "seq".to_owned(),
+                by: "sym".to_owned(),
+                percent: 12.5,
+                what: "[k] memcpy_orig".to_owned(),
+            })
+        );
+        assert_eq!(
+            parse("VUSBKEY-PROFILE seq comm many usb-storage"),
+            Line::Other
+        );
+        assert_eq!(parse("VUSBKEY-PROFILE seq comm 3.0"), Line::Other);
     }
 
     #[test]

@@ -36,6 +36,8 @@ const PACKAGES: &[&str] = &[
     "mtools",
     "openssl",
     "sg3-utils",
+    // perf, for the benchmark's profiles of where the VM's time goes.
+    "linux-perf",
     // The monitor's dashboard, loaded in a real browser by `cargo xtask test`.
     "chromium",
     // USB/IP tools (`usbip attach`, `usbip port`) for the VMs on Debian's stock kernel.

@@ -20,7 +20,7 @@ use crate::line::Line;
 use crate::nested_qemu;
 use crate::paths::Paths;
 use crate::progress::elapsed;
-use crate::results::{self, Check, Metric, Summary};
+use crate::results::{self, Check, Metric, Share, Summary};
 use crate::stock::{self, StockKernel};
 use crate::suite::{ExtraModule, Suite};
 use crate::usbip;
@@ -419,6 +419,8 @@ pub(crate) struct Report {
     pub(crate) checks: Vec<Check>,
     /// The measurements.
     pub(crate) metrics: Vec<Metric>,
+    /// The rows of the profiles it took.
+    pub(crate) profile: Vec<Share>,
 }
 
 impl Boot {
@@ -489,6 +491,7 @@ impl Boot {
                         results::Line::Done(count) => done = Some(count),
                         results::Line::Progress(text) => println!("  {text}"),
                         results::Line::Metric(metric) => report.metrics.push(metric),
+                        results::Line::Profile(share) => report.profile.push(share),
                         results::Line::Other => {}
                     }
                 }
