@@ -36,6 +36,11 @@ copy) # the same VM image started under another UUID: the host's monitor pauses 
 	agent wrong-vm --policy log,alarm,deny
 	sleep 3600
 	;;
+port-*) # one of several VMs of a host, each given its own port of the key module: the
+	# host's monitor pauses it if it was given another VM's port
+	agent port --policy log,alarm,deny
+	sleep 3600
+	;;
 tampered)
 	agent tampered
 	agent poweroff --policy log,poweroff

@@ -23,11 +23,17 @@ key_product_id() {
 	return 1
 }
 
-# load_key MODULE: loads a vusbkey.ko and waits for its disk to enumerate.
+# key_devices: how many USB devices of vendor 1209 (the keys) there are.
+key_devices() {
+	grep -lx 1209 /sys/bus/usb/devices/*/idVendor 2> /dev/null | wc -l
+}
+
+# load_key MODULE [COUNT]: loads a vusbkey.ko and waits for its COUNT disks (default 1)
+# to enumerate.
 load_key() {
 	insmod "$1" || return 1
 	i=0
-	while ! key_product_id > /dev/null; do
+	while [ "$(key_devices)" -lt "${2:-1}" ]; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && return 1
 		sleep 0.1
@@ -72,28 +78,52 @@ monitor() {
 	vusbkey-monitor --config /tmp/monitor.toml "$@"
 }
 
-# monitor_wait PATTERN SECS: waits until the monitor logged a line with PATTERN (grep -e),
-# at most SECS seconds of this VM's clock (not a count of polls: a loaded VM polls slowly).
-monitor_wait() {
+# monitor_mark: from now on, monitor_wait looks only at the lines the monitor logs after
+# this point.
+MONITOR_FROM=0
+monitor_mark() {
+	MONITOR_FROM=$(wc -l < "$MONITOR_LOG")
+}
+
+# log_wait FILE FROM PATTERN SECS: waits until FILE has a line with PATTERN (grep -e) after
+# its first FROM lines, at most SECS seconds of this VM's clock (not a count of polls: a
+# loaded VM polls slowly).
+log_wait() {
 	read -r up _ < /proc/uptime
-	until=$((${up%.*} + $2))
-	while ! grep -q -e "$1" "$MONITOR_LOG"; do
+	until=$((${up%.*} + $4))
+	while ! tail -n "+$(($2 + 1))" "$1" 2> /dev/null | grep -q -e "$3"; do
 		read -r up _ < /proc/uptime
 		[ "${up%.*}" -ge "$until" ] && return 1
 		sleep 0.2
 	done
 }
 
+# monitor_wait PATTERN SECS: log_wait on the monitor's log, since the last monitor_mark.
+monitor_wait() {
+	log_wait "$MONITOR_LOG" "$MONITOR_FROM" "$1" "$2"
+}
+
+# monitor_line PATTERN: the first line the monitor logged with PATTERN since the last
+# monitor_mark, without its stamp.
+monitor_line() {
+	tail -n "+$((MONITOR_FROM + 1))" "$MONITOR_LOG" | grep -m 1 -e "$1" | cut -d ' ' -f 2-
+}
+
 # guest_qemu SCENARIO UUID MEM KEY [PREFIX...]: a guest VM (QEMU started through PREFIX,
 # if any) with MEM MiB, the key disk (1209:$PRODUCT_ID) if KEY is `key` (usb-host claims
-# the device: one guest at a time can have it), its agent
+# the device: one guest at a time can have it), or if KEY is `port:N` the device on port N
+# of vusbkey's root hub (`usb-host,hostbus=B,hostport=N`, the recipe for a module with a
+# port per VM), its agent
 # channel $RUN/UUID.sock and QMP socket $RUN/UUID.qmp; its console, stamped, goes to
 # /tmp/guest-SCENARIO.log and stdout. qboot: a -kernel boot without SeaBIOS's device
 # setup, which under nested emulation took minutes; it passes on QEMU's SMBIOS tables
 # (the guest's UUID).
 guest_qemu() {
 	name=$1 uuid=$2 memory=$3 key=
-	[ "$4" = key ] && key="usb-host,vendorid=0x1209,productid=0x${PRODUCT_ID:-0001}"
+	case "$4" in
+	key) key="usb-host,vendorid=0x1209,productid=0x${PRODUCT_ID:-0001}" ;;
+	port:*) key="usb-host,hostbus=$(key_bus),hostport=${4#port:}" ;;
+	esac
 	shift 4
 	timeout "$GUEST_TIMEOUT" "$@" qemu-system-x86_64 -M pc -m "$memory" -nographic -no-reboot -nic none \
 		-bios qboot.rom -vga none -device qemu-xhci ${key:+-device "$key"} \

@@ -3,11 +3,13 @@
 # the host's vusbkey-monitor for the events, alarms and enforcement that follow: the
 # identity of each report, a guest flooding its channel (no more than 1 s of delay for the
 # others' reports over the delay without a flood), a guest without agent (deadline alarm),
-# QMP stop of the refused copy. At most two guests run at once: the host VM is given two
-# vCPUs, but its kernel brings up one (no ACPI in the fragments, and SeaBIOS's MP table
-# lists the boot CPU only), and nested guests share it.
+# two VMs at once on the module with a port per VM, each pinned to its port (both
+# accepted), then with the ports swapped (both refused `wrong-vm` and paused through QMP).
+# At most two guests run at once, one per vCPU of the host VM (its kernel finds both in
+# QEMU's ACPI tables).
 # vusbkey-timeout: 3000
 # vusbkey-flavour: release
+# vusbkey-module: ports
 . /vusbkey/host.sh
 
 FLOOD_UUID=5655534b-0000-4000-8000-0000000000f1
@@ -70,18 +72,93 @@ flood_after=$(dropped_lines "$FLOOD_UUID")
 flood_delay=$(report_delay genuine "vusbkey-agent: accepted vm=$VM_UUID" "vm=$VM_UUID kind=accepted")
 monitor qmp "$FLOOD_UUID" quit > /dev/null
 
-copy_refused_and_stopped
+# One host, two VMs, one module with a port per VM (/vusbkey/ports/vusbkey.ko: port 1
+# carries VM_UUID's token, port 2 OTHER_UUID's), each guest given its port's device by
+# `usb-host,hostbus=B,hostport=N`; both guests run at once.
+
+# port_guests PHASE UUID-A PORT-A UUID-B PORT-B: starts guest A with the device on port
+# PORT-A and guest B with the one on PORT-B, both at once, in the background (consoles in
+# /tmp/guest-port-PHASE-{a,b}.log); their QEMUs' pids in PORT_PIDS.
+port_guests() {
+	monitor_mark
+	progress "host: guests $2 on port $3 and $4 on port $5 at once (a few minutes under nested emulation)"
+	guest_qemu "port-$1-a" "$2" 256 "port:$3" > /dev/null &
+	PORT_PIDS=$!
+	guest_qemu "port-$1-b" "$4" 256 "port:$5" > /dev/null &
+	PORT_PIDS="$PORT_PIDS $!"
+}
+
+# port_guests_quit UUID...: ends those guests through QMP and waits for their QEMUs.
+port_guests_quit() {
+	for uuid in "$@"; do
+		monitor qmp "$uuid" quit > /dev/null
+	done
+	for pid in $PORT_PIDS; do
+		wait "$pid"
+	done
+}
+
+# port_accepted PHASE SIDE UUID PORT: the guest of SIDE (a or b) given port PORT is accepted:
+# the monitor stored its verdict under its socket's VM, and its agent exited 0.
+port_accepted() {
+	log=/tmp/guest-port-$1-$2.log
+	if ! monitor_wait "vm=$3 kind=accepted" "$GUEST_TIMEOUT"; then
+		fail "port-$4-accepted" "no acceptance from VM $3 on port $4: $(grep 'vusbkey-agent' "$log" | tail -n 2 | tr '\n' ' ')"
+	elif ! log_wait "$log" 0 "VUSBKEY-GUEST agent port exit=0" 30; then
+		fail "port-$4-accepted" "the monitor has VM $3's acceptance, but its agent did not exit 0"
+	else
+		pass "port-$4-accepted" "VM $3 on port $4 (usb-host hostbus=$(key_bus),hostport=$4): $(monitor_line "vm=$3 kind=accepted")"
+	fi
+}
+
+# port_refused_and_stopped UUID PORT: the guest given port PORT, another VM's key, was
+# refused with wrong-vm and paused by the monitor through QMP.
+port_refused_and_stopped() {
+	if ! monitor_wait "vm=$1 kind=enforced detail=\"qmp stop\"" "$GUEST_TIMEOUT"; then
+		fail "port-$2-swapped" "no QMP stop of VM $1 on port $2 by the monitor"
+		return
+	fi
+	status=$(monitor qmp "$1" query-status)
+	refused=$(events_where "$1" '$4 == "refused" && $5 == "wrong-vm"')
+	case "$status" in
+	*'"paused"'*) if [ "$refused" = 1 ]; then
+		pass "port-$2-swapped" "VM $1 on port $2: refused wrong-vm, paused by the monitor"
+	else
+		fail "port-$2-swapped" "VM $1 on port $2 paused, with $refused wrong-vm refusals stored (wanted 1)"
+	fi ;;
+	*) fail "port-$2-swapped" "after the monitor's stop of VM $1, QEMU says $status" ;;
+	esac
+}
+
+rmmod vusbkey
+if load_key /vusbkey/ports/vusbkey.ko 3; then
+	port_guests paired "$VM_UUID" 1 "$OTHER_UUID" 2
+	port_accepted paired a "$VM_UUID" 1
+	port_accepted paired b "$OTHER_UUID" 2
+	port_guests_quit "$VM_UUID" "$OTHER_UUID"
+
+	# The same two VMs with each other's ports: a VM given another's key, as a mistake in
+	# the host's configuration or a copy of the VM started elsewhere would be.
+	port_guests swapped "$VM_UUID" 2 "$OTHER_UUID" 1
+	port_refused_and_stopped "$VM_UUID" 2
+	port_refused_and_stopped "$OTHER_UUID" 1
+	port_guests_quit "$VM_UUID" "$OTHER_UUID"
+	rmmod vusbkey
+else
+	fail port-load-key "the module with a port per VM did not give three USB devices"
+fi
 
 # Each report is stored under the VM whose socket it came on, whatever it says.
 genuine_ok=$(events_where "$VM_UUID" '$4 == "accepted"')
 untrusted=$(events_where "$VM_UUID" '$4 == "refused" && $5 == "untrusted-key"')
 expired=$(events_where "$VM_UUID" '$4 == "refused" && $5 == "expired"')
-copy_refused=$(events_where "$OTHER_UUID" '$4 == "refused" && $5 == "wrong-vm"')
-copy_accepted=$(events_where "$OTHER_UUID" '$4 == "accepted"')
+genuine_swapped=$(events_where "$VM_UUID" '$4 == "refused" && $5 == "wrong-vm"')
+other_refused=$(events_where "$OTHER_UUID" '$4 == "refused" && $5 == "wrong-vm"')
+other_accepted=$(events_where "$OTHER_UUID" '$4 == "accepted"')
 forged=$(events_where "$NIL_UUID" '1')
-detail="genuine: $genuine_ok accepted, $untrusted untrusted-key, $expired expired; copy: $copy_refused wrong-vm, $copy_accepted accepted; forged VM: $forged"
-if [ "$genuine_ok" = 1 ] && [ "$untrusted" = 1 ] && [ "$expired" = 1 ] &&
-	[ "$copy_refused" = 1 ] && [ "$copy_accepted" = 0 ] && [ "$forged" = 0 ]; then
+detail="$VM_UUID: $genuine_ok accepted, $untrusted untrusted-key, $expired expired, $genuine_swapped wrong-vm; $OTHER_UUID: $other_accepted accepted, $other_refused wrong-vm; forged VM: $forged"
+if [ "$genuine_ok" = 2 ] && [ "$untrusted" = 1 ] && [ "$expired" = 1 ] && [ "$genuine_swapped" = 1 ] &&
+	[ "$other_refused" = 1 ] && [ "$other_accepted" = 1 ] && [ "$forged" = 0 ]; then
 	pass monitor-identity "$detail"
 else
 	fail monitor-identity "$detail"
@@ -91,7 +168,6 @@ fi
 # channel's connection.
 run_guest_bg silent "$SILENT_UUID" no-key
 
-rmmod vusbkey
 if load_key /vusbkey/tampered/vusbkey.ko; then
 	run_guest tampered "$VM_UUID"
 	expect tampered tampered 15 "reason=bad-signature"
@@ -130,7 +206,7 @@ expect no-device no-device 10 "reason=no-device"
 
 if monitor_wait "vm=$SILENT_UUID kind=silent" "$((DEADLINE + 120))" &&
 	monitor_wait "monitor-alarm kind=silent vm=$SILENT_UUID" 30; then
-	pass monitor-silent "$(grep -m 1 "vm=$SILENT_UUID kind=silent" "$MONITOR_LOG" | cut -d ' ' -f 2-)"
+	pass monitor-silent "$(monitor_line "vm=$SILENT_UUID kind=silent")"
 else
 	fail monitor-silent "no deadline alarm for the guest without agent"
 fi
