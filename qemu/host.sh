@@ -12,20 +12,9 @@ GUEST_TIMEOUT=600
 RUN=/run/vusbkey
 MONITOR_LOG=/tmp/monitor.log
 
-# The key disk's USB idProduct (vendor 1209), read from sysfs.
-key_product_id() {
-	for dev in /sys/bus/usb/devices/*; do
-		if [ "$(cat "$dev/idVendor" 2>/dev/null)" = 1209 ]; then
-			cat "$dev/idProduct"
-			return 0
-		fi
-	done
-	return 1
-}
-
-# key_devices: how many USB devices of vendor 1209 (the keys) there are.
-key_devices() {
-	grep -lx 1209 /sys/bus/usb/devices/*/idVendor 2> /dev/null | wc -l
+# key_dirs: the sysfs directories of the USB devices of vendor 1209 (the keys), a line each.
+key_dirs() {
+	grep -lx 1209 /sys/bus/usb/devices/*/idVendor 2> /dev/null | sed 's,/idVendor$,,'
 }
 
 # load_key MODULE [COUNT]: loads a vusbkey.ko and waits for its COUNT disks (default 1)
@@ -33,12 +22,12 @@ key_devices() {
 load_key() {
 	insmod "$1" || return 1
 	i=0
-	while [ "$(key_devices)" -lt "${2:-1}" ]; do
+	while [ "$(key_dirs | wc -l)" -lt "${2:-1}" ]; do
 		i=$((i + 1))
 		[ $i -gt 100 ] && return 1
 		sleep 0.1
 	done
-	PRODUCT_ID=$(key_product_id)
+	PRODUCT_ID=$(cat "$(key_dirs | head -n 1)/idProduct")
 }
 
 # stamp: prefixes each line of its input with this VM's uptime (10 ms resolution; the
@@ -85,13 +74,18 @@ monitor_mark() {
 	MONITOR_FROM=$(wc -l < "$MONITOR_LOG")
 }
 
+# since FILE FROM: FILE's lines after its first FROM.
+since() {
+	tail -n "+$(($2 + 1))" "$1" 2> /dev/null
+}
+
 # log_wait FILE FROM PATTERN SECS: waits until FILE has a line with PATTERN (grep -e) after
 # its first FROM lines, at most SECS seconds of this VM's clock (not a count of polls: a
 # loaded VM polls slowly).
 log_wait() {
 	read -r up _ < /proc/uptime
 	until=$((${up%.*} + $4))
-	while ! tail -n "+$(($2 + 1))" "$1" 2> /dev/null | grep -q -e "$3"; do
+	while ! since "$1" "$2" | grep -q -e "$3"; do
 		read -r up _ < /proc/uptime
 		[ "${up%.*}" -ge "$until" ] && return 1
 		sleep 0.2
@@ -106,7 +100,7 @@ monitor_wait() {
 # monitor_line PATTERN: the first line the monitor logged with PATTERN since the last
 # monitor_mark, without its stamp.
 monitor_line() {
-	tail -n "+$((MONITOR_FROM + 1))" "$MONITOR_LOG" | grep -m 1 -e "$1" | cut -d ' ' -f 2-
+	since "$MONITOR_LOG" "$MONITOR_FROM" | grep -m 1 -e "$1" | cut -d ' ' -f 2-
 }
 
 # guest_qemu SCENARIO UUID MEM KEY [PREFIX...]: a guest VM (QEMU started through PREFIX,

@@ -146,6 +146,8 @@ if load_key /vusbkey/ports/vusbkey.ko 3; then
 	rmmod vusbkey
 else
 	fail port-load-key "the module with a port per VM did not give three USB devices"
+	# Unloaded all the same, so that the next load_key's failure is its own.
+	rmmod vusbkey 2> /dev/null
 fi
 
 # Each report is stored under the VM whose socket it came on, whatever it says.
