@@ -87,24 +87,45 @@ echo 0 > /proc/sys/kernel/randomize_va_space
 agent_runs agent_s.vusbkey_fixed_addresses
 echo 2 > /proc/sys/kernel/randomize_va_space
 
-progress "bench: sequential O_DIRECT reads, 1 MiB blocks, $RUNS runs each"
-FIELD=mib_per_s
-i=0
-while [ $i -lt "$RUNS" ]; do
-	metric seq_mib_s.ceiling "$(diskread_value --buffered $IMAGE)"
-	metric seq_mib_s.vusbkey "$(diskread_value "$VUS")"
-	metric seq_mib_s.reference "$(diskread_value "$REF")"
-	i=$((i + 1))
-done
+# pin MASK: the readers diskread_value starts and the USB storage threads (usb-storage's, one
+# per USB disk, and the reference gadget's file-storage) on the CPUs of affinity mask MASK. A
+# read through usb-storage goes from the reader to usb-storage's thread and back, and under
+# TCG waking a task on another vCPU means waking that vCPU's host thread: each crossing
+# cost about 0.1 ms on 2026-12-07 (random 4 KiB reads of vusbkey 3,680/s with the threads
+# where the scheduler put them, 11,948/s with all on CPU 0; the reference 884/s and
+# 1,153/s). The targets' reads run on CPU 0, to measure the devices' paths rather than the
+# emulator's wake-ups, every contender alike; the same reads spread by the scheduler are
+# kept as `*_unpinned`.
+pin() {
+	READ_CPUS=$1
+	for pid in $(ps -o pid,comm | awk '$2 == "usb-storage" || $2 == "file-storage" { print $1 }'); do
+		taskset -p "$1" "$pid" > /dev/null || fail bench-pin "taskset -p $1 $pid failed"
+	done
+}
+EVERY_CPU=$(printf '%x' $(((1 << $(nproc)) - 1)))
 
-progress "bench: random 4 KiB O_DIRECT reads for 10 s, $RUNS runs each"
-FIELD=reads_per_s
-i=0
-while [ $i -lt "$RUNS" ]; do
-	metric rand_iops.vusbkey "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$VUS")"
-	metric rand_iops.reference "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$REF")"
-	i=$((i + 1))
-done
+# reads SUFFIX: sequential reads (1 MiB blocks, the whole disk) and 10 s of random 4 KiB
+# reads of vusbkey and the reference, O_DIRECT, $RUNS runs each, as metrics named
+# seq_mib_s.CONTENDER$SUFFIX and rand_iops.CONTENDER$SUFFIX; with SUFFIX empty, the tmpfs
+# ceiling's too (buffered: the page cache, a memory copy per read).
+reads() {
+	i=0
+	while [ $i -lt "$RUNS" ]; do
+		FIELD=mib_per_s
+		[ -z "$1" ] && metric seq_mib_s.ceiling "$(diskread_value --buffered $IMAGE)"
+		metric seq_mib_s.vusbkey$1 "$(diskread_value "$VUS")"
+		metric seq_mib_s.reference$1 "$(diskread_value "$REF")"
+		FIELD=reads_per_s
+		random="--pattern random --block 4096 --seconds 10 --seed $i"
+		[ -z "$1" ] && metric rand_iops.ceiling "$(diskread_value --buffered $random $IMAGE)"
+		metric rand_iops.vusbkey$1 "$(diskread_value $random "$VUS")"
+		metric rand_iops.reference$1 "$(diskread_value $random "$REF")"
+		i=$((i + 1))
+	done
+}
+progress "bench: sequential (1 MiB) and random (4 KiB, 10 s) O_DIRECT reads, $RUNS runs each, on CPU 0"
+pin 1
+reads ""
 # profile NAME CMD...: where the CPUs' time goes while CMD runs. perf samples every CPU on
 # the cpu-clock (TCG has no PMU) and reports the number of samples (metric
 # profile_samples.NAME) and their share by thread (the kworkers summed), by binary and by
@@ -132,8 +153,11 @@ profile() {
 }
 echo 0 > /proc/sys/kernel/kptr_restrict
 progress "bench: where the time goes (perf): 4 sequential passes and 5 s of random 4 KiB reads of vusbkey"
-profile seq sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
-profile rand diskread --pattern random --block 4096 --seconds 5 --seed 0 "$VUS"
+profile seq taskset 1 sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
+profile rand taskset 1 diskread --pattern random --block 4096 --seconds 5 --seed 0 "$VUS"
+progress "bench: the same reads of vusbkey and the reference with the threads where the scheduler puts them"
+pin "$EVERY_CPU"
+reads _unpinned
 
 # The same module and image with its device at SuperSpeed (speed=super: usb-storage then
 # sends up to 2048 sectors per command, not 240), against the reference still loaded.
@@ -145,6 +169,7 @@ VUS=$(disk_of 1209)
 if [ -z "$VUS" ] || [ "$(speed_of "$VUS")" != 5000 ]; then
 	fail bench-super "no SuperSpeed vusbkey disk ('$VUS' at $(speed_of "$VUS") Mb/s)"
 else
+	pin 1
 	i=0
 	while [ $i -lt "$RUNS" ]; do
 		FIELD=mib_per_s
@@ -153,8 +178,10 @@ else
 		metric rand_iops.vusbkey_super "$(diskread_value --pattern random --block 4096 --seconds 10 --seed $i "$VUS")"
 		i=$((i + 1))
 	done
-	profile seq-super sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
+	profile seq-super taskset 1 sh -c "diskread $VUS && diskread $VUS && diskread $VUS && diskread $VUS"
 fi
+# The ports' readers run at once, on every CPU (read_all); their usb-storage threads are new.
+READ_CPUS=
 
 rmmod g_mass_storage
 unload vusbkey

@@ -186,9 +186,15 @@ metric() {
 	echo "VUSBKEY-METRIC $1 $2"
 }
 
-# diskread_value ARGS...: one diskread run; prints the field named by $FIELD.
+# diskread_value ARGS...: one diskread run, on the CPUs of the affinity mask $READ_CPUS if it
+# is set; prints the field named by $FIELD.
 diskread_value() {
-	diskread "$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
+	if [ -n "$READ_CPUS" ]; then
+		set -- taskset "$READ_CPUS" diskread "$@"
+	else
+		set -- diskread "$@"
+	fi
+	"$@" | sed -n "s/.*$FIELD=\([0-9.]*\).*/\1/p"
 }
 
 # scsi_differential PREFIX OURS REF SERIAL: sg3-utils against the disks OURS (a vusbkey
