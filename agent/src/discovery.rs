@@ -3,16 +3,19 @@
 //! Every whole disk in `<sysfs>/block` is resolved to its device path, which is walked up
 //! to the USB interface (`bInterfaceClass` 08, mass storage) and the USB device (`idVendor`,
 //! `idProduct`). A disk that matches is opened read-only as `<dev_dir>/<name>` and its FAT
-//! label compared. Until the timeout, the scan is repeated.
+//! label compared. Until the timeout, the scan is repeated: at once when the kernel reports
+//! a device event ([`Uevents`]), and at least every [`POLL_INTERVAL`].
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::DeviceConfig;
+use crate::uevent::Uevents;
 use crate::volume::{KeyVolume, VolumeError};
 
-/// How often sysfs is scanned while waiting.
+/// How often sysfs is scanned while waiting, at the least: without uevents (or when one
+/// was missed), the most a disk waits to be seen.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
 
 /// USB interface class of mass storage.
@@ -66,6 +69,8 @@ impl fmt::Display for Seen<'_> {
 /// one scan).
 pub fn wait_for_key_disk(config: &DeviceConfig) -> Result<KeyDisk, DiscoveryError> {
     let start = Instant::now();
+    // Subscribed before the first scan, so that a disk added after it wakes the wait.
+    let uevents = Uevents::subscribe().ok();
     loop {
         let misses = match scan(config) {
             Ok(disk) => return Ok(disk),
@@ -75,7 +80,12 @@ pub fn wait_for_key_disk(config: &DeviceConfig) -> Result<KeyDisk, DiscoveryErro
         if waited >= config.timeout() {
             return Err(give_up(config, misses));
         }
-        std::thread::sleep(POLL_INTERVAL.min(config.timeout() - waited));
+        let pause = POLL_INTERVAL.min(config.timeout() - waited);
+        match &uevents {
+            // Should the wait itself fail, the pause keeps the polling pace.
+            Some(uevents) if uevents.wait(pause).is_ok() => {}
+            _ => std::thread::sleep(pause),
+        }
     }
 }
 

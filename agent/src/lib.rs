@@ -14,7 +14,8 @@
 //! - [`Policy`], [`Action`], [`CommandLine`]: what happens on a refusal.
 //! - [`find_port`], [`send`]: the verdict's report to the host monitor over virtio-serial
 //!   (the format is [`vusbkey_report::Report`]).
-//! - [`wait_for_key_disk`], [`KeyDisk`]: finding the key disk in sysfs.
+//! - [`wait_for_key_disk`], [`KeyDisk`]: finding the key disk in sysfs, woken by the
+//!   kernel's device events (`uevent`).
 //! - [`KeyVolume`]: its FAT volume, label and token (read with [`image_builder`]).
 //! - [`load_trusted_keys`]: the trusted issuer keys.
 //! - [`read_vm_uuid`]: this VM's identity.
@@ -27,6 +28,7 @@ mod discovery;
 mod policy;
 mod rollback;
 mod trust;
+mod uevent;
 mod verdict;
 mod vm;
 mod volume;

@@ -4,7 +4,8 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use authkey::{sign, ClaimsInput, SecretKey};
@@ -243,6 +244,25 @@ fn waits_for_the_disk_until_the_timeout() {
     let run = guest.run(&["--timeout", "1"]);
     assert_eq!(run.code, 10, "{run:?}");
     assert!(start.elapsed() >= Duration::from_secs(1));
+}
+
+#[test]
+fn finds_a_disk_plugged_in_while_it_waits() {
+    let guest = Guest::new();
+    let mut agent = std::process::Command::new(assert_cmd::cargo::cargo_bin("vusbkey-agent"))
+        .arg("--config")
+        .arg(guest.path("agent.toml"))
+        .args(["--timeout", "30"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let plugged = Instant::now();
+    guest.insert_token(&good_token());
+    assert_eq!(agent.wait().unwrap().code(), Some(0));
+    // Seen by a later scan (this sysfs is a directory: no uevent for it), not at the timeout.
+    assert!(plugged.elapsed() < Duration::from_secs(10));
 }
 
 #[test]
