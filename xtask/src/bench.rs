@@ -334,7 +334,16 @@ const ROWS: &[(&str, &str, &str)] = &[
         "insmod g_mass_storage to block device",
         "s",
     ),
-    ("agent_s.vusbkey", "agent: device present to verdict", "s"),
+    (
+        "agent_s.vusbkey_waiting",
+        "agent: disk appears to verdict, the agent waiting for it (as at a guest's boot)",
+        "s",
+    ),
+    (
+        "agent_s.vusbkey",
+        "agent: started with the disk present, to verdict",
+        "s",
+    ),
     (
         "agent_s.vusbkey_fixed_addresses",
         "agent: device present to verdict, no ASLR (TCG keeps its code translations)",
