@@ -68,16 +68,25 @@ pub fn hold(
                 }
                 dev.wait_reapable(Duration::from_millis(50))?;
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => break,
+            // usbdevfs says ENODEV as soon as the device is marked gone, which is before
+            // usbcore has killed the URBs it still holds: reaping goes on (devio.c allows
+            // it after a disconnect) until every URB is back, or patience runs out.
+            Err(e) if e.raw_os_error() == Some(libc::ENODEV) => {
+                gone = true;
+                if dev.in_flight() == 0 {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    bail!("{} URBs never given back", dev.in_flight());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
             Err(e) => return Err(e).context("reaping"),
         }
     }
     println!(
         "hostile: device gone; given back while it was there: {before:?}; when it went: {at_end:?}"
     );
-    if dev.in_flight() != 0 {
-        bail!("{} URBs never given back", dev.in_flight());
-    }
     std::thread::sleep(linger);
     Ok(())
 }
