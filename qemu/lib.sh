@@ -89,7 +89,9 @@ kernel_log_clean() {
 		cat /sys/kernel/debug/kmemleak
 		# The first object's allocation backtrace, in the result line itself: a CI log that
 		# keeps only the results still says where the object came from.
-		fail "$1" "kmemleak: $leaks unreferenced object(s); the first allocated at: $(grep -m 1 -A 14 'unreferenced object' /sys/kernel/debug/kmemleak | sed -n 's/^ *\[<[0-9a-f]*>\] \([^ ]*\).*/\1/p' | head -n 8 | tr '\n' ' ')"
+		fail "$1" "kmemleak: $leaks unreferenced object(s); the first allocated at: $(grep -m 1 -A 24 'unreferenced object' /sys/kernel/debug/kmemleak |
+			sed -n '/backtrace/,$ s/^ *\(\[<[0-9a-f]*>\] \)*\([A-Za-z_][A-Za-z0-9_.]*\)+0x.*/\2/p' |
+			grep -v -e '^kmemleak' -e '^kmem_cache' -e '^__kmalloc' | head -n 8 | tr '\n' ' ')"
 	elif [ -n "$reports" ]; then
 		dmesg | tail -n 60
 		fail "$1" "kernel report: $(echo "$reports" | head -n 1)"
