@@ -91,7 +91,7 @@ kernel_log_clean() {
 		# keeps only the results still says where the object came from.
 		fail "$1" "kmemleak: $leaks unreferenced object(s); the first allocated at: $(grep -m 1 -A 24 'unreferenced object' /sys/kernel/debug/kmemleak |
 			sed -n '/backtrace/,$ s/^ *\(\[<[0-9a-f]*>\] \)*\([A-Za-z_][A-Za-z0-9_.]*\)+0x.*/\2/p' |
-			grep -v -e '^kmemleak' -e '^kmem_cache' -e '^__kmalloc' | head -n 8 | tr '\n' ' ')"
+			grep -v -e '^kmemleak' -e '^kmem_cache' -e '^__kmalloc' | head -n 8 | tr '\n' ' ')${reports:+; kernel report: $(echo "$reports" | head -n 1)}"
 	elif [ -n "$reports" ]; then
 		dmesg | tail -n 60
 		fail "$1" "kernel report: $(echo "$reports" | head -n 1)"

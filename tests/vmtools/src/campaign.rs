@@ -8,6 +8,7 @@ use crate::descriptors::BulkOnly;
 use crate::execute::{Executor, Failure};
 use crate::generate::{round_seed, Generator, Profile};
 use crate::ops::Op;
+use crate::stop::StopFlag;
 use crate::tally::Tally;
 use crate::urbs::AsyncDevice;
 use crate::usbfs::Device;
@@ -30,6 +31,8 @@ pub struct Settings {
     pub first_round: u64,
     /// Print each op before it runs.
     pub trace: bool,
+    /// Set when the run is to end after the op in flight (the round's check still runs).
+    pub stop: StopFlag,
 }
 
 /// Where a run stopped.
@@ -101,21 +104,27 @@ pub fn run(
         round += 1;
         let ops_done = settings.ops.is_some_and(|n| total.ops() >= n);
         let time_up = settings.duration.is_some_and(|d| start.elapsed() >= d);
-        if ops_done || time_up || (settings.ops.is_none() && settings.duration.is_none()) {
+        let once = settings.ops.is_none() && settings.duration.is_none();
+        if ops_done || time_up || once || settings.stop.is_set() {
             return Ok(total);
         }
     }
 }
 
+/// Runs `ops` in order; a stop ends the round early.
 fn execute(
     exec: &mut Executor<'_>,
     ops: &[Op],
+    settings: &Settings,
     round: u64,
     thread: u32,
-    trace: bool,
 ) -> Result<(), Failure> {
     for (i, op) in ops.iter().enumerate() {
-        if trace {
+        if settings.stop.is_set() {
+            println!("hostile: round {round} thread {thread} stopped before op {i}");
+            break;
+        }
+        if settings.trace {
             println!("hostile: {round}.{thread}.{i} {op}");
         }
         exec.run(op)?;
@@ -132,7 +141,7 @@ fn single_round(
 ) -> Result<(Tally, bool), Failure> {
     let (ops, wrecked) = plan(settings, round, 0, Profile::Alone, settings.round_ops);
     let mut exec = Executor::new(dev, bot, image, false);
-    let result = execute(&mut exec, &ops, round, 0, settings.trace);
+    let result = execute(&mut exec, &ops, settings, round, 0);
     result.map(|()| (exec.tally, wrecked))
 }
 
@@ -164,7 +173,7 @@ fn parallel_round(
                 s.spawn(move || {
                     let (ops, _) = plan(settings, round, t, profile, per_thread);
                     let mut exec = Executor::new(target, bot, image, !last);
-                    execute(&mut exec, &ops, round, t, settings.trace).map(|()| exec.tally)
+                    execute(&mut exec, &ops, settings, round, t).map(|()| exec.tally)
                 })
             })
             .collect();

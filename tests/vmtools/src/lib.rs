@@ -20,6 +20,7 @@
 //! - [`execute`]: carrying ops out, and what counts as a defect.
 //! - [`tally`]: counts of outcomes.
 //! - [`campaign`]: rounds, parallel submitters, checks.
+//! - [`stop`]: ending a run between ops on SIGTERM or SIGINT.
 //! - [`hold`]: URBs held in flight until the device goes away.
 //! - [`nak`]: bulk-IN read ahead of the device: NAKed, pending, then served or unlinked.
 //! - [`faultload`]: loading the module with its Nth allocation failing (failslab).
@@ -37,6 +38,7 @@ pub mod locate;
 pub mod nak;
 pub mod ops;
 pub mod scsi;
+pub mod stop;
 pub mod tally;
 pub mod transport;
 pub mod urbs;

@@ -13,6 +13,7 @@ use vusbkey_vmtools::descriptors::{self, BulkOnly};
 use vusbkey_vmtools::execute::Failure;
 use vusbkey_vmtools::generate::Profile;
 use vusbkey_vmtools::locate::{self, DeviceSpec};
+use vusbkey_vmtools::stop::StopFlag;
 use vusbkey_vmtools::urbs::AsyncDevice;
 use vusbkey_vmtools::usbfs::Device;
 use vusbkey_vmtools::{faultload, hold, interface, nak, verify};
@@ -36,7 +37,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Rounds of hostile ops, each followed by the full check. Exits 0 when all checks
-    /// pass, 1 on a defect, 2 when the device went away.
+    /// pass, 1 on a defect, 2 when the device went away. SIGTERM or SIGINT ends the run
+    /// after the op in flight, with that round's check, and gives the interface back.
     Run {
         /// The image the disk must serve.
         #[arg(long)]
@@ -161,6 +163,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 threads: 1,
                 first_round: *round,
                 trace: false,
+                stop: StopFlag::default(),
             };
             let (plan, wrecked) = campaign::plan(&settings, *round, 0, Profile::Alone, *ops);
             for (i, op) in plan.iter().enumerate() {
@@ -246,6 +249,7 @@ fn main() -> anyhow::Result<ExitCode> {
                 threads: (*threads).max(1),
                 first_round: *first_round,
                 trace: *trace,
+                stop: StopFlag::on_termination().context("blocking SIGTERM and SIGINT")?,
             };
             println!(
                 "hostile: seed={:#018x} ops={:?} seconds={:?} round-ops={} threads={}",
@@ -268,8 +272,13 @@ fn main() -> anyhow::Result<ExitCode> {
                 None => {
                     interface::give_back(&dev.dev, bot.interface)
                         .context("giving the interface back")?;
+                    let stopped = if settings.stop.is_set() {
+                        " (stopped by a signal)"
+                    } else {
+                        ""
+                    };
                     println!(
-                        "hostile: PASS seed={:#018x} ops={}",
+                        "hostile: PASS{stopped} seed={:#018x} ops={}",
                         settings.seed,
                         tally.ops()
                     );
